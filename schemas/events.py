@@ -1,0 +1,227 @@
+"""Every event on the log: frozen msgspec Structs in one tagged union, inside an envelope.
+
+The envelope holds what every event shares (producer, producer-local sequence, job,
+attempt, time, schema version); the payload is one of ``Event``. Evolve only by adding
+fields with defaults; never retype or rename one (tests/schemas/test_roundtrip.py).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal, Union
+
+import msgspec
+
+from schemas import SCHEMA_VERSION
+
+
+class _Event(msgspec.Struct, frozen=True, tag_field="type", kw_only=True):
+    pass
+
+
+# --- job lifecycle -----------------------------------------------------------------
+
+
+class JobSubmitted(_Event, tag="JobSubmitted"):
+    job_type: str
+    params: dict[str, Any]
+    pool: str = "default"
+    priority: int = 0
+    submitted_by: str = ""
+    idempotency_key: str | None = None
+    parent_job_id: str | None = None
+    experiment: str | None = None
+    max_runtime_s: float | None = None
+    max_retries: int = 2
+    # causes that may be retried automatically; a code error never is by default
+    retry_on: list[str] = msgspec.field(default_factory=lambda: ["executor_lost"])
+
+
+class CancelRequested(_Event, tag="CancelRequested"):
+    requested_by: str
+    reason: str = ""
+
+
+class JobClaimed(_Event, tag="JobClaimed"):
+    executor_id: str
+    host: str = ""
+    lease_revision: int = 0
+    gpus: list[int] = msgspec.field(default_factory=list)
+    redelivered: bool = False
+
+
+class JobStarted(_Event, tag="JobStarted"):
+    executor_id: str
+    pid: int
+    command: list[str] = msgspec.field(default_factory=list)
+    output_dir: str = ""
+    gpus: list[int] = msgspec.field(default_factory=list)
+
+
+class LogLine(msgspec.Struct, frozen=True):
+    n: int  # 1-based line number within the attempt
+    ts: float
+    stream: Literal["stdout", "stderr"]
+    text: str
+
+
+class LogChunkEmitted(_Event, tag="LogChunkEmitted"):
+    lines: list[LogLine]
+
+
+class ProgressReported(_Event, tag="ProgressReported"):
+    step: int
+    total: int | None = None
+    epoch: float | None = None
+    stage: str = ""
+    eta_s: float | None = None
+    rate: float | None = None  # items per second in the current stage
+    unit: str = "step"
+
+
+class MetricRecorded(_Event, tag="MetricRecorded"):
+    values: dict[str, float]
+    step: int | None = None
+
+
+class ArtifactProduced(_Event, tag="ArtifactProduced"):
+    kind: str  # model, dataset, metrics, generations, probe, report, ...
+    path: str
+    size: int = 0
+    sha256: str = ""
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class GpuStat(msgspec.Struct, frozen=True, kw_only=True):
+    index: int
+    name: str = ""
+    util_pct: float | None = None
+    mem_used_mb: float | None = None
+    mem_total_mb: float | None = None
+    power_w: float | None = None
+    temp_c: float | None = None
+
+
+class GpuSampled(_Event, tag="GpuSampled"):
+    gpus: list[GpuStat] = msgspec.field(default_factory=list)
+    cpu_pct: float | None = None
+    ram_used_mb: float | None = None
+    ram_total_mb: float | None = None
+
+
+class ResultRecorded(_Event, tag="ResultRecorded"):
+    kind: str  # the job type whose result model ``payload`` follows
+    payload: dict[str, Any]
+
+
+JobStatus = Literal["succeeded", "failed", "cancelled", "lost"]
+FailureCause = Literal[
+    "ok", "exit_code", "signal", "oom", "timeout", "executor_lost", "cancelled", "spawn_error"
+]
+
+
+class JobFinished(_Event, tag="JobFinished"):
+    status: JobStatus
+    cause: FailureCause = "ok"
+    exit_code: int | None = None
+    signal: int | None = None
+    cancelled_by: str | None = None
+    message: str = ""
+    stderr_tail: list[str] = msgspec.field(default_factory=list)
+    will_retry: bool = False
+
+
+class JobArchived(_Event, tag="JobArchived"):
+    archived_by: str
+
+
+# --- executors ---------------------------------------------------------------------
+
+
+class GpuInfo(msgspec.Struct, frozen=True, kw_only=True):
+    index: int
+    name: str
+    mem_total_mb: float | None = None
+
+
+class ExecutorAnnounced(_Event, tag="ExecutorAnnounced"):
+    executor_id: str
+    host: str
+    pool: str
+    slots: int
+    gpus: list[GpuInfo] = msgspec.field(default_factory=list)
+    versions: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class ExecutorHeartbeat(_Event, tag="ExecutorHeartbeat"):
+    executor_id: str
+    running: list[str] = msgspec.field(default_factory=list)
+    free_slots: int = 0
+    draining: bool = False
+
+
+class ExecutorStopped(_Event, tag="ExecutorStopped"):
+    executor_id: str
+    reason: str = ""
+
+
+Event = Union[
+    JobSubmitted,
+    CancelRequested,
+    JobClaimed,
+    JobStarted,
+    LogChunkEmitted,
+    ProgressReported,
+    MetricRecorded,
+    ArtifactProduced,
+    GpuSampled,
+    ResultRecorded,
+    JobFinished,
+    JobArchived,
+    ExecutorAnnounced,
+    ExecutorHeartbeat,
+    ExecutorStopped,
+]
+EVENT_TYPES: dict[str, type] = {cls.__struct_config__.tag: cls for cls in Event.__args__}
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    event: Event
+    producer: str
+    seq: int  # producer-local, 1-based
+    ts: float  # seconds since the epoch, UTC
+    job_id: str | None = None
+    attempt: int = 0
+    v: int = SCHEMA_VERSION
+
+    @property
+    def msg_id(self) -> str:
+        return msg_id(self.producer, self.job_id, self.attempt, self.seq)
+
+
+def msg_id(producer: str, job_id: str | None, attempt: int, seq: int) -> str:
+    """The ``Nats-Msg-Id`` of an event: the same event retried gets the same id."""
+    return f"{producer}:{job_id or '-'}:{attempt}:{seq}"
+
+
+def envelope(event: Event, *, producer: str, seq: int, job_id: str | None = None,
+             attempt: int = 0, ts: float | None = None) -> Envelope:
+    return Envelope(event=event, producer=producer, seq=seq, ts=time.time() if ts is None else ts,
+                    job_id=job_id, attempt=attempt)
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Envelope)
+
+
+def encode(env: Envelope) -> bytes:
+    return _encoder.encode(env)
+
+
+def decode(data: bytes) -> Envelope:
+    """Decode one stored event; raises ``msgspec.DecodeError`` (or ValidationError) on bad bytes."""
+    return _decoder.decode(data)
+
+
+def type_name(event: Event) -> str:
+    return event.__struct_config__.tag

