@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from services import bus  # noqa: E402
 from services.natsserver import NatsServer, free_port  # noqa: E402
-from services.projector import reads, schema, synthetic  # noqa: E402
+from services.projector import reads, schema  # noqa: E402
+from tests.services import projector_histories as synthetic  # noqa: E402
 from services.projector.main import Projector  # noqa: E402
 from services.queries import JobFilter, ProjectorClient  # noqa: E402
 

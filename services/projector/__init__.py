@@ -5,6 +5,6 @@ the queries of ``services/queries.py`` over NATS.
 Modules: ``main`` (CLI and run loop), ``consumer`` (reading the log), ``applier`` (one
 batch, one transaction), ``deadletters`` (decoding), ``dedupe`` (resent events),
 ``schema`` (tables), ``views/*`` (the folds), ``loglevel``, ``server`` and ``reads``
-(queries), ``faults`` (crash points for tests), ``synthetic`` (histories for tests and the
-benchmark).
+(queries), ``faults`` (crash points for tests). The histories the tests and the benchmark
+publish live in ``tests/services/projector_histories.py``.
 """

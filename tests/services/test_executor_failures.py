@@ -16,14 +16,6 @@ from tests.services.executor_helpers import (ExecutorProc, cancel, events, final
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture
-def executors(tmp_path):
-    procs = []
-    yield procs
-    for p in procs:
-        p.cleanup()
-
-
 def has_line(text):
     return lambda h: any(text in l.text for l in log_lines(h))
 

@@ -13,14 +13,6 @@ from tests.services.executor_helpers import (ExecutorProc, events, executor_even
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture
-def executors(tmp_path):
-    procs = []
-    yield procs
-    for p in procs:
-        p.cleanup()
-
-
 async def test_two_executors_split_ten_jobs_none_twice_and_leave_other_pools_alone(
         nats_server, js, tmp_path, executors):
     pool, other = new_id("pool"), new_id("pool")

@@ -15,14 +15,6 @@ from tests.services.executor_helpers import (ExecutorProc, cancel, events, execu
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture
-def executors(tmp_path):
-    procs = []
-    yield procs
-    for p in procs:
-        p.cleanup()
-
-
 def started(h):
     return events(h, ev.JobStarted)
 

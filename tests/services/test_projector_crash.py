@@ -12,7 +12,8 @@ import duckdb
 import pytest
 
 from services import bus
-from services.projector import faults, schema, synthetic
+from services.projector import faults, schema
+from tests.services import projector_histories as synthetic
 from services.projector.main import Projector
 
 pytestmark = pytest.mark.timeout(180)

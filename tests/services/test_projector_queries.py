@@ -8,7 +8,7 @@ import pytest
 from schemas import events as ev
 from schemas import subjects
 from services import bus
-from services.projector import synthetic
+from tests.services import projector_histories as synthetic
 from services.queries import JobFilter, ProjectorClient, QueryError
 from tests.conftest import start_nats
 
