@@ -7,7 +7,8 @@ import duckdb
 import pytest
 
 from services import bus
-from services.projector import reads, schema, synthetic
+from services.projector import reads, schema
+from tests.services import projector_histories as synthetic
 from services.projector.applier import Applier
 from services.projector.consumer import Consumer
 from services.projector.deadletters import Raw
