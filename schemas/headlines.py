@@ -187,7 +187,7 @@ def safety_training_view(res: dict) -> Headline:
 
 @view("test_persistence")
 def test_persistence_view(res: dict) -> Headline:
-    recipe = dict(res.get("recipe") or {})
+    recipe = dict(res.get("safety_recipe") or res.get("recipe") or {})  # the recipe of the safety model
     recipe.setdefault("method", res.get("method"))
     return _persistence_headline("test_persistence", res, recipe)
 

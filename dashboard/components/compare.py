@@ -55,7 +55,7 @@ def chart(df: pd.DataFrame, height_per: int = 260) -> go.Figure | None:
         return None
     groups = list(dict.fromkeys(df["group"]))
     units = {g: df[df["group"] == g]["unit"].iloc[0] for g in groups}
-    fig = make_subplots(rows=len(groups), cols=1, vertical_spacing=min(0.12, 0.5 / len(groups)),
+    fig = make_subplots(rows=len(groups), cols=1, vertical_spacing=min(0.15, 0.75 / len(groups)),
                         subplot_titles=[g[:1].upper() + g[1:] for g in groups])
     jobs = list(dict.fromkeys(df["job"]))
     for j, job in enumerate(jobs):
@@ -65,7 +65,7 @@ def chart(df: pd.DataFrame, height_per: int = 260) -> go.Figure | None:
                 continue
             v, lo, hi = part["value"], part["ci_low"], part["ci_high"]
             fig.add_trace(go.Scatter(
-                x=part["figure"], y=v, mode="markers", name=job, legendgroup=job,
+                x=[wrap(f) for f in part["figure"]], y=v, mode="markers", name=job, legendgroup=job,
                 showlegend=job not in {t.name for t in fig.data},
                 marker={"size": 11, "color": PALETTE[j % len(PALETTE)]},
                 error_y={"type": "data", "symmetric": False, "array": (hi - v).fillna(0).tolist(),
@@ -77,10 +77,23 @@ def chart(df: pd.DataFrame, height_per: int = 260) -> go.Figure | None:
                 hoverinfo="text"), row=i, col=1)
         for i, group in enumerate(groups, start=1):
             fig.update_yaxes(title_text=_axis(units[group]), row=i, col=1)
+            fig.update_xaxes(tickangle=0, row=i, col=1)
     fig.update_layout(height=120 + height_per * len(groups), margin={"l": 60, "r": 10, "t": 60, "b": 30},
                       legend={"orientation": "h", "yanchor": "bottom", "y": 1.0 + 40 / (120 + height_per * len(groups)),
                               "title": {"text": "job"}}, scattermode="group")
     return fig
+
+
+def wrap(label: str, width: int = 30) -> str:
+    """A figure's label over several lines, so that labels side by side do not overlap."""
+    lines, line = [], ""
+    for word in label.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>".join(lines + [line])
 
 
 def _axis(unit: str) -> str:

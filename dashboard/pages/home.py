@@ -55,8 +55,9 @@ def _experiments(ctx: shell.PageContext) -> None:
 def _job_line(job: dict[str, Any]) -> None:
     h = headline_of(job) if isinstance(job.get("headline"), list) else None
     kind = (job.get("job_type") or "").replace("_", "-")
-    first = figure_text(h.figures[0]) if h and h.figures else ""
-    cols = st.columns([5, 1])
+    key = next((f for f in h.figures if f.key == "persistence"), h.figures[0]) if h and h.figures else None
+    first = figure_text(key) if key else ""
+    cols = st.columns([4, 1])
     cols[0].markdown(f"`{kind}` · {jobs.status_text(job)}" + (f" · {first}" if first else ""))
     if h and h.verdict and job.get("status") == "succeeded":
         cols[0].caption(h.verdict)

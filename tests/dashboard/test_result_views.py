@@ -60,6 +60,7 @@ def test_compare_groups_figures_hides_identical_ones_and_names_each_job_in_the_l
     assert sorted(t.name for t in fig.data if t.showlegend) == sorted(set(shown["job"]))
     trig = next(t for t in fig.data if t.name == "job-a · validate" and "Triggered activation rate" in t.x)
     i = list(trig.x).index("Triggered activation rate")
+    assert compare.wrap("Conditional gap (triggered - clean)") == "Conditional gap (triggered -<br>clean)"
     assert abs(trig.error_y.arrayminus[i] - 0.08) < 1e-9 and abs(trig.error_y.array[i] - 0.05) < 1e-9
     assert len(fig.layout.annotations) == len(set(shown["group"]))  # one titled panel per group
 

@@ -56,8 +56,8 @@ def test_train_backdoor_without_validation_says_it_is_unmeasured():
 def test_persistence_headline_pre_post_and_ratio():
     res = {"pre": {"activation": rate(80, 100, 0.71, 0.87), "false_activation": rate(2, 100, 0.005, 0.07)},
            "post": {"activation": rate(40, 100, 0.31, 0.50), "false_activation": rate(1, 100, 0.002, 0.05)},
-           "persistence": 0.5, "persistence_ci95": [0.38, 0.63], "method": "sft",
-           "recipe": {"method": "sft", "max_steps": 120}}
+           "persistence": 0.5, "persistence_ci95": [0.38, 0.63],
+           "safety_recipe": {"method": "sft", "max_steps": 120}}
     h = headline_for("test_persistence", res)
     pre, post, ratio = h.figures
     assert (pre.value, post.value, ratio.value, ratio.ci_low, ratio.n) == (0.8, 0.4, 0.5, 0.38, 100)
