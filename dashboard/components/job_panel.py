@@ -67,13 +67,13 @@ def _cell(value: Any) -> str:
 def _header(job: dict[str, Any]) -> None:
     st.markdown(f"#### {job.get('job_id')} · `{(job.get('job_type') or '').replace('_', '-')}` · "
                 f"{jobs.status_text(job)}")
-    cols = st.columns(5)
+    # progress has one figure, the terminal's live bar: a second one here, drawn when the
+    # page was, would disagree with it while the job runs
+    cols = st.columns(4)
     cols[0].metric("Pool", job.get("pool") or "–")
     cols[1].metric("Executor", job.get("executor_id") or "–")
     cols[2].metric("Attempt", job.get("attempt") if job.get("attempt") is not None else "–")
     cols[3].metric("Duration", jobs.duration(job.get("duration_s")) or "–")
-    pct = job.get("progress_pct")
-    cols[4].metric("Progress", f"{pct:.0f}%" if isinstance(pct, (int, float)) else "–")
     bits = [f"submitted {jobs.when(job.get('submitted_at'))} by {job.get('submitted_by') or '?'}"]
     if job.get("experiment"):
         bits.append(f"experiment **{job['experiment']}**")

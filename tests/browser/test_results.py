@@ -51,9 +51,9 @@ def shot(page, name: str) -> None:
     """The whole page: Streamlit scrolls inside its main element, so the window is made as
     tall as the content for the picture."""
     lab.ARTIFACTS.mkdir(exist_ok=True)
-    page.set_viewport_size({"width": WIDTH, "height": min(content_height(page) + 80, 9000)})
+    page.set_viewport_size({"width": WIDTH, "height": min(content_height(page) + 80, 6000)})
     page.wait_for_timeout(800)
-    page.screenshot(path=str(lab.ARTIFACTS / f"results-{name}.png"))
+    page.screenshot(path=str(lab.ARTIFACTS / f"results-{name}.png"), timeout=90_000)
     page.set_viewport_size({"width": WIDTH, "height": 1400})
 
 

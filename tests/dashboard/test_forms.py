@@ -152,6 +152,14 @@ def test_a_bad_value_is_named_and_nothing_is_sent(lab):
     assert any("Max runtime (s): must be a number" in e.value for e in at.error)
     assert "form_jobs" not in at.session_state
     assert job_count(lab) == before
+    # a number out of range is named with its range (the browser no longer just turns it red)
+    at.text_input(key="system_check.0.opt.max_runtime_s").set_value("")
+    at.number_input(key="system_check.0.log_lines_per_second").set_value(-5)
+    button(at, "Run the check").click().run()
+    errors = [e.value for e in at.error]
+    assert any("Log lines per second: must be at least 0 (allowed: [0, " in e for e in errors), errors
+    assert not any("Max runtime" in e for e in errors), errors  # the earlier error is gone
+    assert job_count(lab) == before
 
 
 def test_the_gateways_refusal_is_shown_by_field(lab):
