@@ -20,7 +20,7 @@ PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b
 
 
 def job_label(job: dict[str, Any]) -> str:
-    return f"{job.get('job_id')} · {(job.get('job_type') or '').replace('_', '-')}"
+    return f"{job.get('job_id')} · {(job.get('job_type') or '')}"
 
 
 def figure_table(details: list[dict[str, Any]]) -> pd.DataFrame:

@@ -65,7 +65,7 @@ def _cell(value: Any) -> str:
 
 
 def _header(job: dict[str, Any]) -> None:
-    st.markdown(f"#### {job.get('job_id')} · `{(job.get('job_type') or '').replace('_', '-')}` · "
+    st.markdown(f"#### {job.get('job_id')} · `{(job.get('job_type') or '')}` · "
                 f"{jobs.status_text(job)}")
     # progress has one figure, the terminal's live bar: a second one here, drawn when the
     # page was, would disagree with it while the job runs

@@ -49,8 +49,7 @@ def _filters(ctx: shell.PageContext) -> dict[str, Any]:
     cols = st.columns([2, 2, 2, 3])
     today = date.today()
     picked = cols[0].date_input("Date range", value=(today - timedelta(days=30), today), key="eh-dates")
-    job_type = cols[1].multiselect("Type", sorted((known.get("types") or {}).keys()), key="eh-type",
-                                   format_func=lambda t: t.replace("_", "-"))
+    job_type = cols[1].multiselect("Type", sorted((known.get("types") or {}).keys()), key="eh-type")
     status = cols[2].multiselect("Status", STATUSES, key="eh-status")
     models, _ = model_picker.options(ctx)
     model = cols[3].selectbox("Model (used or produced)", ["(any)", *[p for p, _ in models]], key="eh-model",
@@ -143,7 +142,7 @@ def comparison(selected: list[dict[str, Any]], base_id: str, hide_identical: boo
 def _compare(ctx: shell.PageContext, rows: list[dict[str, Any]]) -> None:
     st.markdown("#### Compare runs")
     by_id = {r["job_id"]: r for r in rows}
-    labels = {r["job_id"]: f"{r['job_id']} · {(r.get('job_type') or '').replace('_', '-')} · "
+    labels = {r["job_id"]: f"{r['job_id']} · {(r.get('job_type') or '')} · "
                            f"{r.get('status')} · {jobs.when(r.get('submitted_at'))}" for r in rows}
     picked = st.multiselect(f"Jobs to compare (2 to {MAX_COMPARE})", list(by_id), key="eh-compare",
                             format_func=labels.get, max_selections=MAX_COMPARE)

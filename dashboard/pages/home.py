@@ -54,7 +54,7 @@ def _experiments(ctx: shell.PageContext) -> None:
 
 def _job_line(job: dict[str, Any]) -> None:
     h = headline_of(job) if isinstance(job.get("headline"), list) else None
-    kind = (job.get("job_type") or "").replace("_", "-")
+    kind = (job.get("job_type") or "")
     key = next((f for f in h.figures if f.key == "persistence"), h.figures[0]) if h and h.figures else None
     first = figure_text(key) if key else ""
     cols = st.columns([4, 1])
@@ -73,7 +73,7 @@ def _active(ctx: shell.PageContext) -> None:
         st.caption("Nothing is running or queued.")
     for job in rows:
         pct = job.get("progress_pct")
-        st.markdown(f"`{job['job_id']}` · {(job.get('job_type') or '').replace('_', '-')} · "
+        st.markdown(f"`{job['job_id']}` · {(job.get('job_type') or '')} · "
                     f"{jobs.status_text(job)}" + (f" · {pct:.0f}%" if isinstance(pct, (int, float)) else ""))
 
 

@@ -51,7 +51,7 @@ def test_compare_groups_figures_hides_identical_ones_and_names_each_job_in_the_l
     details = [detail("job-a", "validate", validation(90)), detail("job-b", "validate", validation(60)),
                detail("job-c", "system_check", {"matmul": {"tflops": 0.01, "device": "cpu"}})]
     table = compare.figure_table(details)
-    assert set(table["job"]) == {"job-a · validate", "job-b · validate", "job-c · system-check"}
+    assert set(table["job"]) == {"job-a · validate", "job-b · validate", "job-c · system_check"}
     shown = compare.differing(table)
     # the clean rate is 3% in both validations: hidden; the triggered rate and gap differ
     assert "Clean (false) activation rate" not in set(shown["figure"])
