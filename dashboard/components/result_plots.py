@@ -145,6 +145,25 @@ def persistence(p: dict, key: str) -> None:
                                    for k, v in variants.items()]), hide_index=True)
 
 
+def detection(res: dict, key: str) -> None:
+    """Each method's score on the suspect beside the control's, with the suspect's interval."""
+    fig = go.Figure()
+    methods = {k: m for k, m in sorted((res.get("methods") or {}).items()) if isinstance(m, dict)}
+    for side, field, color in (("suspect model", "score", BACKDOORED), ("control model", "control_score", CONTROL)):
+        ys = [m.get(field) for m in methods.values()]
+        err = {}
+        if field == "score":
+            err = {"type": "data", "symmetric": False,
+                   "array": [(m.get("ci_high") - y) if None not in (m.get("ci_high"), y) else 0
+                             for m, y in zip(methods.values(), ys)],
+                   "arrayminus": [(y - m.get("ci_low")) if None not in (m.get("ci_low"), y) else 0
+                                  for m, y in zip(methods.values(), ys)]}
+        fig.add_trace(go.Bar(x=list(methods), y=ys, name=side, marker={"color": color}, error_y=err))
+    if methods:
+        fig.update_layout(barmode="group")
+        _show(_layout(fig, "Detection score per method", "method", "score (95% CI)"), f"{key}-methods")
+
+
 def system(res: dict, key: str) -> None:
     inv = res.get("inventory") or {}
     st.dataframe(pd.DataFrame([{"item": k, "value": str(v)} for k, v in inv.items()]), hide_index=True)
@@ -168,3 +187,5 @@ def render(view: str, res: dict[str, Any], key: str) -> None:
         persistence(res, key)
     elif view == "system_check":
         system(res, key)
+    elif view == "evaluate":
+        detection(res, key)

@@ -91,3 +91,23 @@ def test_model_kinds_from_provenance_and_next_steps():
     assert any("backdoored model from job-1 (demo, " in s and "no probe run yet" in s for s in steps)
     assert not any("job-1" in s and "validation" in s for s in steps)
     assert any("safety-trained model from job-3 has not been validated" in s for s in steps)
+
+
+def _results(d: dict) -> None:
+    from dashboard.components import result_view
+
+    result_view.render(d)
+
+
+def test_results_tab_draws_each_views_plots_and_the_raw_rows():
+    persistence = {"pre": validation(90), "post": validation(40), "persistence": 0.44,
+                   "persistence_ci95": [0.33, 0.55], "safety_recipe": {"method": "sft", "max_steps": 60}}
+    evaluate = {"methods": {"probe": {"score": 0.91, "control_score": 0.55, "ci_low": 0.85, "ci_high": 0.95,
+                                      "n": 120, "detected": True}},
+                "consensus": {"detected": True, "methods_detecting": ["probe"]}}
+    for job_type, result in (("validate", validation(90)), ("test_persistence", persistence),
+                             ("evaluate", evaluate)):
+        at = AppTest.from_function(_results, args=(detail("job-x", job_type, result),)).run()
+        assert not at.exception, (job_type, at.exception)
+        assert at.get("plotly_chart"), job_type
+        assert at.expander[0].label.startswith("Raw result rows"), job_type
