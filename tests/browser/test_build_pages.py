@@ -13,11 +13,11 @@ import time
 import pytest
 
 from tests.browser import lab
+from schemas.jobtypes import in_section
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]  # a first run may install chromium
 
-BUILD_PAGES = ["Train Backdoor Model", "Train Detection Probes", "Run Validation", "Apply Safety Training",
-               "Test Persistence", "Run Comprehensive Suite", "System Check", "Job Monitor", "Experiment History"]
+BUILD_PAGES = [t.title for t in in_section("Build")] + ["Job Monitor", "Experiment History"]
 LATENCY_LIMIT_MS = 500.0
 
 # Record, for every synthetic line ('L000000001 <epoch> xxx'), the first moment it is in the
