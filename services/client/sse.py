@@ -47,10 +47,13 @@ class _StopAware:
             yield chunk
 
 
-def _event(sse: ServerSentEvent) -> Event | None:
+def _event(sse: ServerSentEvent, state: "Follower") -> Event | None:
     if not sse.data:  # a bare ``retry:`` hint (the spec dispatches no event without data)
         return None
-    return Event.from_sse(sse.event, sse.data, sse.id)
+    # SSE ids carry over to events that name none (``end``); stream sequences only grow,
+    # so an id equal to the last one was inherited, not sent
+    inherited = state.last_seq is not None and sse.id == str(state.last_seq)
+    return Event.from_sse(sse.event, sse.data, None if inherited else sse.id)
 
 
 def _opened(response: httpx.Response) -> None:
@@ -107,7 +110,7 @@ def follow(http: httpx.Client, path: str, params: dict[str, Any], state: Followe
                 if on_open:
                     on_open()
                 for sse in EventSource(_StopAware(source.response, stop)).iter_sse():
-                    event = _event(sse)
+                    event = _event(sse, state)
                     if event is None:
                         continue
                     state.seen(event)
@@ -134,7 +137,7 @@ async def afollow(http: httpx.AsyncClient, path: str, params: dict[str, Any], st
                     await source.response.aread()
                     raise error_from(source.response)
                 async for sse in EventSource(_StopAware(source.response, stop)).aiter_sse():
-                    event = _event(sse)
+                    event = _event(sse, state)
                     if event is None:
                         continue
                     state.seen(event)

