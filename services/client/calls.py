@@ -103,7 +103,7 @@ def results(job_id: str | None, kind: str | None = None, key: str | None = None)
 
 
 def log_text(job_id: str, tail: int | None = None) -> Call:
-    return Call("GET", api(f"/jobs/{quote(job_id)}/logs"), str, params=_present({"tail": tail}),
+    return Call("GET", job_logs_path(job_id), str, params=_present({"tail": tail}),
                 timeout=60.0)
 
 
@@ -141,6 +141,10 @@ def audit(job_id: str | None = None, limit: int = 100) -> Call:
 
 def job_events_path(job_id: str) -> str:
     return api(f"/jobs/{quote(job_id)}/events")
+
+
+def job_logs_path(job_id: str) -> str:
+    return api(f"/jobs/{quote(job_id)}/logs")
 
 
 def lab_events_path() -> str:
