@@ -69,7 +69,7 @@ def print_json(value: Any) -> None:
 def table(rows: list[dict[str, Any]], cols: tuple[str, ...]) -> str:
     body = [["-" if r.get(c) is None else str(r.get(c)) for c in cols] for r in rows]
     widths = [max([len(c)] + [len(b[i]) for b in body]) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(b, widths)).rstrip() for b in body]
     return "\n".join(lines)
 
