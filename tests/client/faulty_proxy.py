@@ -1,6 +1,8 @@
 """A TCP proxy in front of the real gateway that loses answers on purpose: for each fault in
 its list, one request reaches the gateway, and once the gateway has started to answer, the
-client gets either nothing (the connection drops) or a 503 instead. This is what a client
+client gets either nothing (``drop``: the connection closes), a 503 instead (``503``), or
+the first piece of the answer and then a closed connection (``cut``: a stream broken
+mid-way). This is what a client
 sees when a network or a load balancer fails after the gateway acted."""
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ FAKE_503 = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json
 class FaultyProxy:
     def __init__(self, upstream_port: int, faults: list[str]):
         self.upstream_port = upstream_port
-        self.faults = list(faults)  # "drop" or "503", used up in order
+        self.faults = list(faults)  # "drop", "503" or "cut", used up in order
         self.applied: list[str] = []
         self.port = free_port()
         self._ready = threading.Event()
@@ -42,8 +44,8 @@ class FaultyProxy:
         if first and self.faults:
             fault = self.faults.pop(0)
             self.applied.append(fault)
-            if fault == "503":
-                client.write(FAKE_503)
+            if fault in ("503", "cut"):
+                client.write(FAKE_503 if fault == "503" else first)
                 await client.drain()
             client.close()
             return

@@ -1,5 +1,6 @@
 """The one client against a real lab: submit, follow the live log, resume mid-stream by
-Last-Event-ID, read the typed result; the async twin sees the same stream."""
+Last-Event-ID (also after the connection breaks), read the typed result; the async twin
+sees the same stream."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import pytest
 
 from services.client import AsyncClient, Client, GatewayError, GatewayUnreachableError
 from services.natsserver import free_port
+from services.client.retry import Backoff
 from tests.client.conftest import QUICK, RUN_POOL
+from tests.client.faulty_proxy import FaultyProxy
 from tests.stack import TOKENS
 
 pytestmark = pytest.mark.timeout(120)
+QUICK_RECONNECTS = Backoff(first_s=0.05, max_s=0.2, budget_s=5.0)
 STREAMING = {**QUICK, "log_lines_per_second": 200, "log_duration_s": 1.0}
 
 
@@ -55,6 +59,21 @@ def test_resume_mid_stream_by_last_event_id_equals_one_read(operator, client_lab
         if pieces[-1].kind == "end":
             break
     assert [(e.seq, e.kind, e.data) for e in pieces] == [(e.seq, e.kind, e.data) for e in whole]
+
+
+def test_a_stream_cut_mid_way_reconnects_and_resumes_with_nothing_lost_or_repeated(
+        operator, client_lab):
+    done = operator.submit("system_check", {**STREAMING, "log_lines_per_second": 2000,
+                                            "log_line_length": 200}, pool=RUN_POOL)
+    operator.wait(done.job_id, 60)
+    whole = list(operator.events(done.job_id, follow=False))
+    reconnects = []
+    with FaultyProxy(client_lab.gateway.port, ["cut", "drop", "cut"]) as proxy, \
+            Client(proxy.url, TOKENS["viewer"], stream_backoff=QUICK_RECONNECTS) as client:
+        got = list(client.events(done.job_id, follow=False,
+                                 on_reconnect=lambda n, why: reconnects.append(n)))
+    assert proxy.applied == ["cut", "drop", "cut"] and reconnects == [1, 2, 3]
+    assert [(e.seq, e.kind, e.data) for e in got] == [(e.seq, e.kind, e.data) for e in whole]
 
 
 def test_the_async_client_reads_the_same_history(client_lab, operator):
