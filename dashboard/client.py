@@ -16,7 +16,6 @@ import httpx
 from pydantic import BaseModel
 
 from services.client import Client, calls
-from services.client.calls import kebab  # noqa: F401  (forms name job types by it)
 from services.client.errors import GatewayError, GatewayUnreachableError  # noqa: F401
 from services.client.retry import Backoff
 

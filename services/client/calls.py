@@ -24,8 +24,9 @@ def new_key() -> str:
     return uuid.uuid4().hex
 
 
-def kebab(job_type: str) -> str:
-    return job_type.replace("_", "-")
+def snake(job_type: str) -> str:
+    """The registry's spelling of a job type (the API also accepts kebab-case)."""
+    return job_type.replace("-", "_")
 
 
 def _present(values: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def job_types() -> Call:
 
 def submit(job_type: str, params: dict[str, Any] | None, key: str, options: dict[str, Any]) -> Call:
     body = {"params": params or {}, **_present(options)}
-    return Call("POST", api(f"/jobs/{quote(kebab(job_type))}"), m.Submitted, body=body,
+    return Call("POST", api(f"/jobs/{quote(snake(job_type))}"), m.Submitted, body=body,
                 headers={"Idempotency-Key": key})
 
 

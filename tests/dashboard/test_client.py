@@ -29,7 +29,7 @@ def test_errors_keep_the_gateways_code_message_and_fields(lab):
     assert (err.value.status, err.value.code) == (401, "unauthorized")
 
 
-def test_a_submit_goes_to_the_kebab_route_with_an_idempotency_key(lab):
+def test_a_submit_carries_an_idempotency_key_and_a_repeat_returns_the_first_job(lab):
     client = GatewayClient(lab.url)
     key = uuid.uuid4().hex
     first = client.submit(OPERATOR, "system_check", {"matmul_size": 64}, idempotency_key=key,

@@ -11,6 +11,7 @@ from typing import Any
 from services.client.cli import (EXIT_NOT_FINISHED, Command, outcome_exit, print_json,
                                  table)
 from services.client.commands.follow import follow_job
+from services.client.calls import snake
 from services.client.errors import ConfigError
 from services.client.sync import Client
 
@@ -58,7 +59,7 @@ def _submit_args(p: argparse.ArgumentParser) -> None:
 
 
 def submit(client: Client, args: argparse.Namespace) -> int:
-    schema = client.job_types().by_key().get(args.job_type.replace("-", "_"))
+    schema = client.job_types().by_key().get(snake(args.job_type))
     params = parse_params(args.param, args.params_json, schema.params_schema if schema else None)
     done = client.submit(args.job_type, params, idempotency_key=args.idempotency_key,
                          pool=args.pool, priority=args.priority, experiment=args.experiment,
