@@ -95,6 +95,8 @@ class AsyncClient:
         return await self.call(calls.job(job_id, min_seq))
 
     async def wait(self, job_id: str, timeout_s: float = 600.0) -> m.WaitOutcome:
+        """The job's outcome once it ended; ``finished`` is False after ``timeout_s`` (at
+        most 600 s a call: the gateway bounds a wait; call again to wait longer)."""
         return await self.call(calls.wait(job_id, min(timeout_s, 600.0)))
 
     async def cancel(self, job_id: str, reason: str = "") -> m.Published:

@@ -46,6 +46,7 @@ class Client:
         self.token = token
         self.timeout = timeout
         self.submit_backoff, self.stream_backoff = submit_backoff, stream_backoff
+        self._owns_http = http is None
         self.http = http or httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
 
     @classmethod
@@ -61,7 +62,9 @@ class Client:
                       stream_backoff=self.stream_backoff, http=self.http)
 
     def close(self) -> None:
-        self.http.close()
+        """Close the connection pool (a ``with_token`` view leaves its parent's open)."""
+        if self._owns_http:
+            self.http.close()
 
     def __enter__(self) -> "Client":
         return self
