@@ -11,6 +11,9 @@ from schemas.params.science import field
 
 
 class TrainingRunFields(JobParams):
+    gpus: int = field(
+        1, "Hardware", "Data-parallel processes, one per GPU (torchrun): the executor hands the job this "
+        "many GPUs of one host. On a host without GPUs, this many CPU processes (gloo).", ge=1, le=16)
     gradient_checkpointing: Literal["auto", "on", "off"] = field(
         "auto", "Hardware", "Recompute activations in the backward pass to save memory. auto: on for "
         "models above 1B parameters (off for the tiny models, where it only costs time).")

