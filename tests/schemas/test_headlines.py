@@ -103,6 +103,8 @@ def test_system_check_and_missing_results():
     h = headline_for("system_check", {"inventory": {"torch": "2.13.0", "cpu_count": 2, "gpus": [
         {"name": "H200", "memory_mb": 143771}]}, "matmul": {"tflops": 512.3, "device": "cuda", "size": 8192}})
     assert h.figures[0].value == 512.3 and "H200 (140 GiB)" in h.verdict
+    no_torch = headline_for("system_check", {"inventory": {"python": "3.11", "cpu_count": 2}, "matmul": None})
+    assert no_torch.figures == [] and "no matmul benchmark ran" in no_torch.verdict
     assert headline_for("validate", {}).verdict == "no result recorded"
 
 
