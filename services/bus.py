@@ -110,6 +110,7 @@ _JOB_KIND = {
     ev.JobClaimed: subjects.CLAIMED,
     ev.JobStarted: subjects.STARTED,
     ev.LogChunkEmitted: subjects.LOG,
+    ev.LogTruncated: subjects.TRUNCATED,
     ev.ProgressReported: subjects.PROGRESS,
     ev.MetricRecorded: subjects.METRIC,
     ev.ArtifactProduced: subjects.ARTIFACT,

@@ -27,7 +27,7 @@ from services.gateway.runtime import Gateway, is_terminal, terminal_finish
 
 # what ?kinds= accepts on a job stream: groups, and each lifecycle kind by its own name
 JOB_KIND_GROUPS: dict[str, tuple[str, ...]] = {
-    "log": (subjects.LOG,), "progress": (subjects.PROGRESS,), "gpu": (subjects.GPU,),
+    "log": (subjects.LOG, subjects.TRUNCATED), "progress": (subjects.PROGRESS,), "gpu": (subjects.GPU,),
     "metric": (subjects.METRIC,), "artifact": (subjects.ARTIFACT,), "result": (subjects.RESULT,),
     "status": subjects.LIFECYCLE_KINDS,
     **{k: (k,) for k in subjects.LIFECYCLE_KINDS},
