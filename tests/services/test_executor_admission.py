@@ -5,11 +5,13 @@ submission published straight on the bus, the event store's room, and a job's lo
 import asyncio
 import uuid
 
+import duckdb
 import pytest
 
 from schemas import events as ev
 from schemas import subjects
 from services import bus
+from services.projector.main import Projector
 from tests.services.executor_helpers import (ExecutorProc, events, executor_events, final,
                                               log_lines, new_id, submit, wait_finished,
                                               wait_history)
@@ -26,9 +28,18 @@ async def publish(js, pool: str, job_type: str, params: dict) -> str:
 
 
 async def test_bad_params_and_model_paths_outside_the_roots_end_rejected_without_a_child(
-        nats_server, js, tmp_path, executors):
+        own_nats, tmp_path, executors):
+    nc = await bus.connect(own_nats.url, name="test")
+    try:
+        await _rejections(own_nats.url, nc.jetstream(), tmp_path, executors)
+    finally:
+        await nc.close()
+
+
+async def _rejections(url, js, tmp_path, executors):
+    await bus.ensure_stream(js)
     pool = new_id("pool")
-    ex = ExecutorProc(nats_server.url, pool, tmp_path, new_id("ex")).start()
+    ex = ExecutorProc(url, pool, tmp_path, new_id("ex")).start()
     executors.append(ex)
     cases = {
         await publish(js, pool, "system_check", {"matmul_size": 5}): "matmul_size",
@@ -45,6 +56,17 @@ async def test_bad_params_and_model_paths_outside_the_roots_end_rejected_without
         assert not events(h, ev.JobClaimed) and not events(h, ev.JobStarted)
         assert not (ex.dir / "jobs" / job).exists(), "a rejected job got an output dir"
     assert final(await wait_finished(js, good, 30, [ex])).status == "succeeded"
+    # the read side shows them as ended, rejected, never attempted
+    db = tmp_path / "views.duckdb"
+    await Projector(url, db, serve=False, rebuild=True).run(until_caught_up=True)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute("SELECT job_id, status, final, attempt FROM jobs").fetchall()
+    finally:
+        con.close()
+    rejected = {job for job, status, done, attempt in rows
+                if (status, done, attempt) == ("rejected", True, 0)}
+    assert rejected == set(cases)
 
 
 async def test_a_job_past_its_log_budget_is_truncated_and_the_stream_grows_by_its_budget(
