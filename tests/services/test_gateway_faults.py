@@ -2,7 +2,6 @@
 outcome is unknown (nats-server paused mid-publish) is settled by a retry with the same
 Idempotency-Key into exactly one job; resume points that are no sequence are a 400."""
 
-import asyncio
 import os
 import signal
 
@@ -11,6 +10,7 @@ import pytest
 
 from schemas import events as ev
 from services import bus
+from tests.conftest import start_nats
 from tests.stack import GatewayProcess, auth, ensure_stream
 
 pytestmark = pytest.mark.timeout(90)
@@ -22,12 +22,20 @@ def problem(resp: httpx.Response) -> dict:
     return body["detail"] if isinstance(body.get("detail"), dict) else body
 
 
-@pytest.fixture
-def gateway(own_nats, tmp_path):
-    ensure_stream(own_nats.url)
-    data = tmp_path / "data"
+@pytest.fixture(scope="module")
+def paused_nats(tmp_path_factory):
+    """A nats-server of this module's own: its tests pause it."""
+    server = start_nats(tmp_path_factory.mktemp("faults") / "nats")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(paused_nats, tmp_path_factory):
+    ensure_stream(paused_nats.url)
+    data = tmp_path_factory.mktemp("faults-gateway") / "data"
     data.mkdir()
-    gw = GatewayProcess(own_nats.url, data).start()
+    gw = GatewayProcess(paused_nats.url, data).start()
     yield gw
     gw.stop()
 
@@ -37,16 +45,16 @@ async def submissions(js, job_id: str) -> list[bus.StoredEvent]:
             if e.envelope and isinstance(e.envelope.event, ev.JobSubmitted)]
 
 
-async def test_a_503_with_an_unknown_outcome_is_settled_by_a_retry_into_one_job(own_nats,
+async def test_a_503_with_an_unknown_outcome_is_settled_by_a_retry_into_one_job(paused_nats,
                                                                               gateway):
     body = {"params": {"include_torch": False}}
     async with httpx.AsyncClient(base_url=gateway.url, headers=auth("operator"),
                                  timeout=60) as http:
-        os.kill(own_nats.process.pid, signal.SIGSTOP)
+        os.kill(paused_nats.process.pid, signal.SIGSTOP)
         try:  # the publish leaves the gateway, and its ack cannot come back
             resp = await http.post("/api/jobs/system-check", json=body)
         finally:
-            os.kill(own_nats.process.pid, signal.SIGCONT)
+            os.kill(paused_nats.process.pid, signal.SIGCONT)
         assert resp.status_code == 503, resp.text
         unknown = problem(resp)
         assert unknown["code"] == "publish_outcome_unknown"
@@ -59,7 +67,7 @@ async def test_a_503_with_an_unknown_outcome_is_settled_by_a_retry_into_one_job(
         assert retry.status_code in (200, 201), retry.text
         assert retry.json()["job_id"] == job_id
     assert retries[1].status_code == 200 and retries[1].json()["duplicate"]
-    nc = await bus.connect(own_nats.url, name="test")
+    nc = await bus.connect(paused_nats.url, name="test")
     try:
         stored = await submissions(nc.jetstream(), job_id)
     finally:
