@@ -46,9 +46,12 @@ class Liveness:
         claimed = await bus.last_event(self.js, subjects.job(job_id, subjects.CLAIMED))
         env = claimed.envelope if claimed is not None else None
         if env is None or env.attempt != attempt or not isinstance(env.event, ev.JobClaimed):
-            return Verdict(True, f"attempt {attempt} left no claim record (its executor died "
-                                 "while claiming it)")
-        verdict = await self._judge(job_id, attempt, claimed.seq, env)
+            # its JobClaimed may still sit in a stalled executor's outbox: watch a while too
+            verdict = self._watch((job_id, attempt), 0, "no claim record of attempt "
+                                  f"{attempt} yet", f"attempt {attempt} left no claim record "
+                                  "(its executor died while claiming it)")
+        else:
+            verdict = await self._judge(job_id, attempt, claimed.seq, env)
         if verdict.gone:
             self._watching.pop((job_id, attempt), None)
         return verdict
@@ -71,16 +74,23 @@ class Liveness:
         age = time.time() - beat.envelope.ts
         if age < self.stale_after:
             return Verdict(False, f"its executor {executor_id} sent a heartbeat {age:.0f}s ago")
-        key, now = (job_id, attempt), time.monotonic()
+        return self._watch((job_id, attempt), beat.seq,
+                           f"executor {executor_id} last sent a heartbeat {age:.0f}s ago",
+                           f"its executor {executor_id} stopped heartbeating: the last one was "
+                           f"{age:.0f}s ago and none came while another executor watched for "
+                           f"{self.stale_after:.0f}s")
+
+    def _watch(self, key: tuple[str, int], mark: int, quiet: str, gone: str) -> Verdict:
+        """Gone once ``mark`` (the newest heartbeat's sequence) has not moved for
+        ``stale_after`` seconds of watching; alive as soon as it moves."""
+        now = time.monotonic()
         seen = self._watching.get(key)
-        if seen is None or seen[0] != beat.seq:
-            if seen is not None:  # heartbeats moved while we watched: alive
-                self._watching.pop(key, None)
-                return Verdict(False, f"its executor {executor_id} is heartbeating again")
-            self._watching[key] = (beat.seq, now)
-            return Verdict(False, f"its executor {executor_id} last sent a heartbeat {age:.0f}s "
-                                  f"ago; watching for {self.stale_after:.0f}s more")
+        if seen is not None and seen[0] != mark:
+            self._watching.pop(key, None)
+            return Verdict(False, "its executor is reporting again")
+        if seen is None:
+            self._watching[key] = (mark, now)
+            return Verdict(False, f"{quiet}; watching for {self.stale_after:.0f}s")
         if now - seen[1] < self.stale_after:
-            return Verdict(False, f"watching executor {executor_id} for heartbeats")
-        return Verdict(True, f"its executor {executor_id} stopped heartbeating: the last one was "
-                             f"{age:.0f}s ago and none came in {now - seen[1]:.0f}s of watching")
+            return Verdict(False, f"{quiet}; watching")
+        return Verdict(True, gone)
