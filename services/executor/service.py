@@ -28,6 +28,7 @@ from services import bus
 from services.executor import admission, identity
 from services.executor.attempt import AttemptRun
 from services.executor.claim import Claimed, Claimer, last_of
+from services.executor import gpu_claim
 from services.executor.config import Config, slot_gpus
 from services.executor.lease import Attempts, Leases
 from services.executor.outbox import Outbox
@@ -261,18 +262,25 @@ class Executor:
         if run is not None:  # a redelivery of a job running here: acks go to the new delivery
             run.msg = msg
             return
-        slot.job_id = job_id
-        run = AttemptRun(self, job_id, env.event, msg, slot.gpus)
+        wanted = gpu_claim.gpus_wanted(env.event.params)
+        taken = gpu_claim.take_slots(self.slots, slot, wanted)
+        if taken is None:
+            log.info("job %s wants %d GPUs; not that many free here now", job_id, wanted)
+            await self.settle(msg, "nak", self.cfg.busy_retry)
+            return
+        for s in taken:
+            s.job_id = job_id
+        run = AttemptRun(self, job_id, env.event, msg, gpu_claim.gpus_of(taken, wanted))
         self.running[job_id] = run
-        self._spawn(self._handle(run, slot), f"job-{job_id}")
+        self._spawn(self._handle(run, taken), f"job-{job_id}")
 
-    async def _handle(self, run: AttemptRun, slot: Slot) -> None:
+    async def _handle(self, run: AttemptRun, slots: list[Slot]) -> None:
         try:
             if await self.room.check():
                 await self.settle(run.msg, "nak", self.cfg.store_retry)
                 return
             result = await self.claimer.claim(
-                run.job_id, run.submitted, gpus=slot.gpus,
+                run.job_id, run.submitted, gpus=run.gpus,
                 redelivered=(run.msg.metadata.num_delivered or 1) > 1,
                 rejection=admission.rejection(run.submitted, self.cfg.model_roots))
             if isinstance(result, Claimed):
@@ -289,7 +297,8 @@ class Executor:
             await self.settle(run.msg, "nak", self.cfg.busy_retry)
         finally:
             self.running.pop(run.job_id, None)
-            slot.job_id = None
+            for slot in slots:
+                slot.job_id = None
             self._slot_freed.set()
 
     async def settle(self, msg, action: str, delay: float | None = None) -> None:
