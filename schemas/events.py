@@ -7,6 +7,7 @@ fields with defaults; never retype or rename one (tests/schemas/test_roundtrip.p
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any, Literal, Union
 
@@ -193,6 +194,10 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     job_id: str | None = None
     attempt: int = 0
     v: int = SCHEMA_VERSION
+    # sha256 (hex) of the stored bytes of the event before this one in its producer's chain
+    # for the job; a producer's first event of a job links to the job's JobSubmitted
+    # (services/chain.py). None: not chained (submissions, control events, older history).
+    prev: str | None = None
 
     @property
     def msg_id(self) -> str:
@@ -205,9 +210,19 @@ def msg_id(producer: str, job_id: str | None, attempt: int, seq: int) -> str:
 
 
 def envelope(event: Event, *, producer: str, seq: int, job_id: str | None = None,
-             attempt: int = 0, ts: float | None = None) -> Envelope:
+             attempt: int = 0, ts: float | None = None, prev: str | None = None) -> Envelope:
     return Envelope(event=event, producer=producer, seq=seq, ts=time.time() if ts is None else ts,
-                    job_id=job_id, attempt=attempt)
+                    job_id=job_id, attempt=attempt, prev=prev)
+
+
+# a job's events that are not chained: the root, and the gateway's control events (only the
+# gateway's user may publish these; they change no result)
+UNCHAINED = (JobSubmitted, CancelRequested, JobArchived)
+
+
+def digest(data: bytes) -> str:
+    """The chain digest of one stored event: sha256 of its exact bytes."""
+    return hashlib.sha256(data).hexdigest()
 
 
 _encoder = msgspec.json.Encoder()

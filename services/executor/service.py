@@ -251,6 +251,7 @@ class Executor:
             run.msg = msg
             return
         slot.job_id = job_id
+        self.publisher.anchor(job_id, msg.data)  # our events of this job chain from its submission
         run = AttemptRun(self, job_id, env.event, msg, slot.gpus)
         self.running[job_id] = run
         self._spawn(self._handle(run, slot), f"job-{job_id}")
