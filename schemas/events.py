@@ -51,12 +51,30 @@ class JobClaimed(_Event, tag="JobClaimed"):
     redelivered: bool = False
 
 
+class RunCapsule(msgspec.Struct, frozen=True, kw_only=True):
+    """What produced a result: code, packages, hardware, seeds and input digests."""
+
+    project_version: str = ""
+    git_commit: str = ""  # "" when the code is not a git checkout
+    git_dirty: bool | None = None
+    python: str = ""
+    packages: dict[str, str] = msgspec.field(default_factory=dict)  # distribution -> version
+    host: str = ""
+    device: str = "cpu"  # cuda when the attempt has GPUs
+    gpu_names: list[str] = msgspec.field(default_factory=list)
+    driver: str = ""
+    cuda: str = ""
+    seeds: dict[str, int] = msgspec.field(default_factory=dict)  # parameter -> value
+    inputs: dict[str, str] = msgspec.field(default_factory=dict)  # path -> sha256
+
+
 class JobStarted(_Event, tag="JobStarted"):
     executor_id: str
     pid: int
     command: list[str] = msgspec.field(default_factory=list)
     output_dir: str = ""
     gpus: list[int] = msgspec.field(default_factory=list)
+    capsule: RunCapsule | None = None
 
 
 class LogLine(msgspec.Struct, frozen=True):
@@ -130,6 +148,8 @@ class JobFinished(_Event, tag="JobFinished"):
     message: str = ""
     stderr_tail: list[str] = msgspec.field(default_factory=list)
     will_retry: bool = False
+    # sha256 of every file the attempt left in its output dir (path relative to it)
+    artifacts: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class JobArchived(_Event, tag="JobArchived"):

@@ -29,6 +29,8 @@ from services.executor.attempt import AttemptRun
 from services.executor.claim import Claimed, Claimer, last_of
 from services.executor.config import Config, slot_gpus
 from services.executor.lease import Attempts, Leases
+from services.executor import priority
+from services.audit.transfer import IMPORTED
 from services.executor.outbox import Outbox
 from services.executor.sampling import Nvml, host_sample, software_versions
 
@@ -220,7 +222,7 @@ class Executor:
                 await self._slot_freed.wait()
                 continue
             try:
-                msgs = await self.psub.fetch(1, timeout=self.cfg.fetch_wait)
+                msgs = await self.psub.fetch(priority.WINDOW, timeout=self.cfg.fetch_wait)
                 failing = False
             except nats.errors.TimeoutError:
                 continue
@@ -230,7 +232,11 @@ class Executor:
                     failing = True
                 await asyncio.sleep(0.5)
                 continue
-            for msg in msgs:
+            ours = [m for m in msgs if subjects.job_id_of(m.subject) in self.running]
+            chosen, rest = priority.choose([m for m in msgs if m not in ours])
+            for msg in rest:  # the others go back to the pool at once, for anyone to take
+                await self.settle(msg, "nak")
+            for msg in ours + ([chosen] if chosen is not None else []):
                 if self.draining:
                     await self.settle(msg, "nak")
                     continue
@@ -246,6 +252,9 @@ class Executor:
             log.error("unreadable submission on %s (%s); terminating it", msg.subject, exc)
             await self.settle(msg, "term")
             return
+        if msg.headers and msg.headers.get(IMPORTED):  # history from another lab: never run
+            await self.settle(msg, "ack")
+            return
         run = self.running.get(job_id)
         if run is not None:  # a redelivery of a job running here: acks go to the new delivery
             run.msg = msg
@@ -258,9 +267,9 @@ class Executor:
 
     async def _handle(self, run: AttemptRun, slot: Slot) -> None:
         try:
-            result = await self.claimer.claim(
-                run.job_id, run.submitted, gpus=slot.gpus,
-                redelivered=(run.msg.metadata.num_delivered or 1) > 1)
+            # not num_delivered: a submission handed back for priority is not a redelivery
+            result = await self.claimer.claim(run.job_id, run.submitted, gpus=slot.gpus,
+                                              redelivered=False)
             if isinstance(result, Claimed):
                 log.info("job %s: claimed attempt %d (lease revision %d)", run.job_id,
                          result.attempt, result.lease.revision)

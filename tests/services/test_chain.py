@@ -70,3 +70,18 @@ def test_history_from_before_chains_is_unchained_not_broken():
         env = ev.envelope(e, producer="old", seq=i + 1, job_id="j")
         events.append((i + 1, ev.encode(env), env))
     assert chain.check(events).status == chain.UNCHAINED
+
+
+def test_capsule_digests_name_every_input_file(tmp_path):
+    from services.executor import capsule
+
+    model = tmp_path / "model"
+    (model / "sub").mkdir(parents=True)
+    (model / "config.json").write_text("{}")
+    (model / "sub" / "weights.bin").write_bytes(b"\0" * 10)
+    params = {"model": str(model), "seed": 3, "eval_seed": 4, "note": "no/such/path"}
+    first = capsule.take(params, gpu_names=[], versions={})
+    assert set(first.inputs) == {str(model)} and first.seeds == {"seed": 3, "eval_seed": 4}
+    (model / "sub" / "weights.bin").write_bytes(b"\1" * 10)
+    assert capsule.take(params, gpu_names=[], versions={}).inputs[str(model)] != first.inputs[str(model)]
+    assert set(capsule.artifact_digests(model)) == {"config.json", "sub/weights.bin"}
