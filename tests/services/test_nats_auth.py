@@ -85,7 +85,7 @@ async def test_nobody_deletes_or_purges_the_log(nats_server, nc, job_id):
     info = await js.stream_info(subjects.STREAM)
     assert info.config.deny_delete and info.config.deny_purge
     seq = (await bus.Publisher(js, "t").publish(ev.JobArchived(archived_by="t"), job_id=job_id)).seq
-    quick = nc.jetstream(timeout=1.0)
+    quick = nc.jetstream(timeout=0.5)
     with pytest.raises((APIError, nats.errors.TimeoutError)):  # permissions, then the stream
         await quick.purge_stream(subjects.STREAM)
     with pytest.raises((APIError, nats.errors.TimeoutError)):
@@ -94,7 +94,7 @@ async def test_nobody_deletes_or_purges_the_log(nats_server, nc, job_id):
         conn = await _as(nats_server, role)
         try:
             with pytest.raises(nats.errors.TimeoutError):
-                await conn.jetstream(timeout=1.0).delete_stream(subjects.STREAM)
+                await conn.jetstream(timeout=0.5).delete_stream(subjects.STREAM)
         finally:
             await conn.close()
     assert (await js.stream_info(subjects.STREAM)).state.last_seq >= seq
