@@ -3,7 +3,6 @@ its own subjects, and nobody may delete or purge the log."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 
