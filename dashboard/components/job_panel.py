@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import nav, shell
-from dashboard.client import GatewayError, GatewayUnreachableError
+from dashboard.client import GatewayError, GatewayUnreachableError, job_logs_path
 from dashboard.components import charts, jobs
 from dashboard.components import terminal as term
 from services.client.capsule import capsule_lines
@@ -40,7 +40,7 @@ def render(ctx: shell.PageContext, job_id: str, *, show_actions: bool = True) ->
                                               ("pool", "priority", "experiment", "max_runtime_s", "max_retries")
                                               if job.get(k) is not None))
         if detail.get("capsule"):  # code, packages, hardware, seeds and digests that produced it
-            st.code("\n".join(capsule_lines(detail)), language=None)
+            st.code("\n".join(capsule_lines(detail["capsule"])), language=None)
     st.markdown("##### Terminal")
     term.terminal(ctx, job_id, finished=jobs.is_final(job))
     _tabs(ctx, job, detail)
@@ -102,9 +102,9 @@ def _actions(ctx: shell.PageContext, job: dict[str, Any]) -> None:
                       help="Hide from lists (the event log keeps everything)" if admin else "needs an admin token"):
         if shell.call(ctx.client.archive, ctx.token, job_id, what="archive the job") is not None:
             st.toast(f"{job_id} archived")
-    logs_token = shell.stream_token(ctx, f"/api/jobs/{job_id}/logs")
+    logs_token = shell.stream_token(ctx, job_logs_path(job_id))
     if logs_token:
-        cols[4].link_button("Download logs", ctx.client.public(f"/api/jobs/{job_id}/logs",
+        cols[4].link_button("Download logs", ctx.client.public(job_logs_path(job_id),
                                                                stream_token=logs_token, gzip="true"),
                             icon=":material/download:")
     with cols[5].popover("Command", icon=":material/terminal:"):

