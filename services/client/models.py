@@ -101,6 +101,9 @@ class JobDetail(Model):
     headline: list[dict[str, Any]] = []
     verdict: str = ""
     headline_details: dict[str, Any] = {}
+    # what produced it: {attempt, capsule (code, packages, hardware, seeds, input digests),
+    # artifact_digests}; None before an attempt has started (services/client/capsule.py prints it)
+    capsule: dict[str, Any] | None = None
 
 
 class WaitOutcome(Model):

