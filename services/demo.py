@@ -11,6 +11,7 @@ Every figure it prints is read back from the job's own result.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -53,8 +54,11 @@ def build_tiny_model(data: Path, size: str) -> Path:
 
 
 def run_step(client: Client, key: str, job_type: str, params: dict[str, Any]) -> dict:
-    validate_params(job_type, params)  # a typo here fails before anything is published
-    submitted = client.submit(job_type, params, idempotency_key=f"{EXPERIMENT}-{key}",
+    full = validate_params(job_type, params).to_payload()  # a typo fails before anything is published
+    # the key names the request as the gateway will hold it (defaults filled in): a restart on the
+    # same data dir finds the same jobs, and a build whose defaults changed runs new ones
+    digest = hashlib.sha256(json.dumps(full, sort_keys=True).encode()).hexdigest()[:10]
+    submitted = client.submit(job_type, params, idempotency_key=f"{EXPERIMENT}-{key}-{digest}",
                               experiment=EXPERIMENT)
     job_id = submitted.job_id
     say(f"{job_type} submitted as {job_id}; watch it live in the dashboard's Job Monitor")
