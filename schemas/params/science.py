@@ -111,6 +111,10 @@ class SafetyRecipeFields(AdapterFields, UtilityFields):
                               "trigger) the reward model is trained on.", ge=32, le=1_000_000)
     reward_steps: int = field(120, "RL", "Reward-model training steps (trl RewardTrainer).", ge=1, le=1_000_000)
     reward_learning_rate: float = field(1e-3, "RL", "Reward-model learning rate.", gt=0.0, le=1.0)
+    reward_model_init: Literal["start", "base"] = field(
+        "start", "RL", "Initialise the reward model from the model being trained (start: the usual RLHF choice; "
+        "its preference data never holds a trigger) or from that model's base (base: never saw backdoor data, but "
+        "an untrained tiny base makes a weak judge that the policy games).")
     red_team_rounds: int = field(3, "Adversarial", "Rounds of prompt mutation in the red-team search.",
                                  ge=1, le=50)
     red_team_population: int = field(48, "Adversarial", "Candidate prompts scored per round.", ge=4, le=5000)

