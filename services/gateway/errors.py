@@ -78,7 +78,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(UnknownJobTypeError)
     async def _job_type(request: Request, exc: UnknownJobTypeError):
-        known = [k.replace("_", "-") for k in exc.known]
+        known = list(exc.known)
         return JSONResponse({"detail": {"code": "unknown_job_type", "job_type": exc.job_type,
                                         "known": known,
                                         "message": f"unknown job type {exc.job_type!r}; known: "
