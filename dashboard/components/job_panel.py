@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import nav, shell
 from dashboard.client import GatewayError, GatewayUnreachableError
-from dashboard.components import charts, jobs
+from dashboard.components import charts, jobs, suite_result
 from dashboard.components import terminal as term
 
 
@@ -129,7 +129,11 @@ def _tabs(ctx: shell.PageContext, job: dict[str, Any], detail: dict[str, Any]) -
             st.caption("No metrics recorded: training and evaluation jobs record loss, rates and scores here.")
     with tabs[2]:
         results = detail.get("results") or []
-        if results:
+        if results and job.get("job_type") == "evaluate":
+            suite_result.render(results)
+            with st.expander("Every recorded value"):
+                st.dataframe(pd.DataFrame(results), hide_index=True, width="stretch")
+        elif results:
             st.dataframe(pd.DataFrame(results), hide_index=True, width="stretch")
         elif job.get("result_summary"):
             st.json(job["result_summary"])
