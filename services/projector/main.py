@@ -33,8 +33,9 @@ import duckdb
 from nats.js.errors import NotFoundError
 
 from schemas import subjects
-from services import bus, queries
-from services.projector import schema
+from services import bus
+from schemas import queries
+from services.projector import metrics, schema
 from services.projector.applier import Applier
 from services.projector.consumer import Consumer
 from services.projector.deadletters import Raw
@@ -252,6 +253,7 @@ class Projector:
             if due:
                 batch, pending, rows, size = pending, [], 0, 0
                 seq = await loop.run_in_executor(pool, self.applier.apply, batch)
+                metrics.observe_batch(batch[0].stream_ts, len(batch))
                 log.debug("%s: flushed %d messages, seq %d..%d", self.name, len(batch),
                           batch[0].seq, batch[-1].seq)
                 await self.waiter.advance(seq)

