@@ -30,7 +30,7 @@ def check(response) -> None:
         return
     code = None
     try:
-        code = response.json()["detail"]["code"]
+        code = response.json()["code"]
     except (ValueError, KeyError, TypeError):
         pass
     assert status == 503 and code in ALLOWED_503, (

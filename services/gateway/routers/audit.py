@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from services.gateway.deps import Projector, Viewer
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 @router.get("", summary="User actions, newest first (needs the projector)")

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from services.gateway.deps import Admin, GatewayDep, Viewer
+from services.gateway.deps import Admin, GatewayDep, Viewer, unversioned
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 class StreamTokenRequest(BaseModel):
@@ -27,10 +27,10 @@ async def whoami(who: Viewer) -> dict[str, Any]:
 async def stream_token(who: Viewer, gw: GatewayDep,
                        body: StreamTokenRequest | None = None) -> dict[str, Any]:
     body = body or StreamTokenRequest()
-    token, exp = gw.stream_tokens.issue(who, path=body.path, ttl_s=body.ttl_s)
+    token, exp = gw.stream_tokens.issue(who, path=unversioned(body.path), ttl_s=body.ttl_s)
     return {"stream_token": token, "expires_at": exp, "path": body.path,
-            "use": "append ?stream_token=<token> to /api/jobs/{id}/events, /api/events or "
-                   "/api/jobs/{id}/logs"}
+            "use": "append ?stream_token=<token> to /api/v1/jobs/{id}/events, /api/v1/events or "
+                   "/api/v1/jobs/{id}/logs"}
 
 
 @router.get("/tokens", summary="Configured tokens: names and roles, never the secrets")

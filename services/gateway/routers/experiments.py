@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 
 from services.gateway.deps import Projector, Viewer
 
-router = APIRouter(prefix="/api/experiments", tags=["experiments"])
+router = APIRouter(prefix="/experiments", tags=["experiments"])
 
 
 @router.get("", summary="Every experiment with its job and model counts")

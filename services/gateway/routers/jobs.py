@@ -19,7 +19,7 @@ from services.gateway.errors import PayloadTooLargeError
 from services.gateway.runtime import event_log, is_terminal, require_submission, terminal_finish
 from services.queries import ProjectorUnavailableError
 
-router = APIRouter(prefix="/api", tags=["jobs"])
+router = APIRouter(tags=["jobs"])
 
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="job id")]
 IdempotencyKey = Annotated[str | None, Header(
@@ -96,7 +96,7 @@ async def submit_any(job_type: Annotated[str, Path(max_length=64)], request: Req
 async def get_job_types(who: Viewer) -> dict[str, Any]:
     schemas = json_schemas()
     return {"job_types": [{"name": kebab(n), "key": n, "params_schema": s,
-                           "submit": f"/api/jobs/{kebab(n)}"} for n, s in schemas.items()],
+                           "submit": f"/api/v1/jobs/{kebab(n)}"} for n, s in schemas.items()],
             "options_schema": actions.SubmitOptions.model_json_schema()}
 
 
@@ -214,7 +214,7 @@ def openapi_bodies(schema: dict[str, Any]) -> None:
                 "properties": {**options["properties"],
                                "params": {"$ref": f"#/components/schemas/{model.__name__}"}}}
         components[f"Submit_{name}"] = body
-        op = schema.get("paths", {}).get(f"/api/jobs/{kebab(name)}", {}).get("post")
+        op = schema.get("paths", {}).get(f"/api/v1/jobs/{kebab(name)}", {}).get("post")
         if op is not None:
             op["requestBody"] = {"required": False, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/Submit_{name}"}}}}

@@ -16,7 +16,7 @@ from services import bus
 from services.gateway.deps import JetStream, Projector, Settings, StreamViewer, Viewer
 from services.gateway.runtime import require_submission
 
-router = APIRouter(prefix="/api/jobs/{job_id}/logs", tags=["logs"])
+router = APIRouter(prefix="/jobs/{job_id}/logs", tags=["logs"])
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="job id")]
 BLOCK = 64 * 1024
 

@@ -13,7 +13,7 @@ from services.gateway import modelpaths
 from services.gateway.deps import GatewayDep, Viewer
 from services.queries import QueryError
 
-router = APIRouter(prefix="/api", tags=["system"])
+router = APIRouter(tags=["system"])
 
 
 async def _ask(gw, name: str, body: dict | None = None) -> tuple[Any, str | None]:
