@@ -83,3 +83,19 @@ async def test_the_unversioned_alias_answers_the_same_and_says_it_is_deprecated(
     paths = (await http.get("/openapi.json")).json()["paths"]
     assert "/api/v1/jobs" in paths and "/api/v1/version" in paths
     assert not [p for p in paths if p.startswith("/api/") and not p.startswith("/api/v1/")]
+
+
+async def test_openapi_describes_the_fields_of_every_json_response(http):
+    spec = (await http.get("/openapi.json")).json()
+    undescribed = []
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            ok = next(r for s, r in op["responses"].items() if s.startswith("2"))
+            schema = ok.get("content", {}).get("application/json", {}).get("schema")
+            if path.startswith("/api/v1/") and "text/event-stream" not in ok.get("content", {}) \
+                    and not path.endswith("/logs") and not ("$ref" in (schema or {})):
+                undescribed.append(f"{method} {path}")
+    assert not undescribed
+    detail = spec["components"]["schemas"]["JobDetail"]["properties"]
+    assert {"job", "attempts", "metrics", "gpu", "log_lines"} <= set(detail)
+    assert "progress_pct" in spec["components"]["schemas"]["JobRow"]["properties"]

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from services.gateway import views
 from services.gateway.deps import Admin, GatewayDep, Viewer, unversioned
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -18,12 +19,14 @@ class StreamTokenRequest(BaseModel):
     ttl_s: float | None = Field(None, gt=0, le=86400, description="shorter than the default, if set")
 
 
-@router.get("/whoami", summary="The name and role of the calling token")
+@router.get("/whoami", response_model=views.WhoAmI,
+            summary="The name and role of the calling token")
 async def whoami(who: Viewer) -> dict[str, Any]:
     return {"name": who.name, "role": who.role.name, "via": who.via}
 
 
-@router.post("/stream-token", summary="A short-lived token for SSE and log URLs (?stream_token=)")
+@router.post("/stream-token", response_model=views.StreamToken,
+             summary="A short-lived token for SSE and log URLs (?stream_token=)")
 async def stream_token(who: Viewer, gw: GatewayDep,
                        body: StreamTokenRequest | None = None) -> dict[str, Any]:
     body = body or StreamTokenRequest()
@@ -33,6 +36,7 @@ async def stream_token(who: Viewer, gw: GatewayDep,
                    "/api/v1/jobs/{id}/logs"}
 
 
-@router.get("/tokens", summary="Configured tokens: names and roles, never the secrets")
+@router.get("/tokens", response_model=views.Tokens,
+            summary="Configured tokens: names and roles, never the secrets")
 async def tokens(who: Admin, gw: GatewayDep) -> dict[str, Any]:
     return {"tokens": gw.tokens.names()}

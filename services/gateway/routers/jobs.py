@@ -17,6 +17,8 @@ from services.gateway import actions
 from services.gateway.deps import Admin, GatewayDep, JetStream, Operator, Projector, Settings, Viewer
 from services.gateway.errors import PayloadTooLargeError
 from services.gateway.runtime import event_log, is_terminal, require_submission, terminal_finish
+from services.gateway.responses import Projected, reply_model
+from services.gateway import views
 from services.queries import ProjectorUnavailableError
 
 router = APIRouter(tags=["jobs"])
@@ -92,7 +94,8 @@ async def submit_any(job_type: Annotated[str, Path(max_length=64)], request: Req
     return await _submit(job_type, request, gw, js, who, idempotency_key)
 
 
-@router.get("/job-types", summary="Every job type and the JSON Schema of its parameters")
+@router.get("/job-types", response_model=views.JobTypes,
+            summary="Every job type and the JSON Schema of its parameters")
 async def get_job_types(who: Viewer) -> dict[str, Any]:
     schemas = json_schemas()
     return {"job_types": [{"name": kebab(n), "key": n, "params_schema": s,
@@ -100,7 +103,8 @@ async def get_job_types(who: Viewer) -> dict[str, Any]:
             "options_schema": actions.SubmitOptions.model_json_schema()}
 
 
-@router.get("/jobs", summary="Jobs, filtered, sorted and paged (needs the projector)")
+@router.get("/jobs", response_model=reply_model("jobs.list"),
+            summary="Jobs, filtered, sorted and paged (needs the projector)")
 async def list_jobs(
     who: Viewer, js: JetStream, projector: Projector, settings: Settings,
     status: Annotated[list[str] | None, Query(max_length=20)] = None,
@@ -129,22 +133,25 @@ async def list_jobs(
              "submitted_by": submitted_by, "since": since, "until": until, "text": text,
              "include_archived": include_archived, "sort": sort, "order": order, "limit": limit,
              "offset": offset, "min_seq": min_seq, "wait_timeout_s": settings.min_seq_wait_s}
-    return await projector.ask("jobs.list", {k: v for k, v in query.items() if v is not None},
-                               timeout=settings.projector_timeout_s + settings.min_seq_wait_s)
+    return Projected(await projector.ask(
+        "jobs.list", {k: v for k, v in query.items() if v is not None},
+        timeout=settings.projector_timeout_s + settings.min_seq_wait_s))
 
 
-@router.get("/jobs/{job_id}", summary="One job with its attempts, artifacts, metrics and results")
+@router.get("/jobs/{job_id}", response_model=reply_model("jobs.get"),
+            summary="One job with its attempts, artifacts, metrics and results")
 async def get_job(job_id: JobId, who: Viewer, js: JetStream, projector: Projector,
                   settings: Settings, min_seq: Annotated[int | None, Query(ge=0)] = None):
     stored = await require_submission(js, job_id)  # 404 without asking the projector
     # read your writes: the projector has applied at least the job's submission
     wait_for = max(await reachable(js, min_seq) or 0, stored.seq)
-    return await projector.ask("jobs.get", {"job_id": job_id, "min_seq": wait_for,
-                                            "wait_timeout_s": settings.min_seq_wait_s},
-                               timeout=settings.projector_timeout_s + settings.min_seq_wait_s)
+    return Projected(await projector.ask(
+        "jobs.get", {"job_id": job_id, "min_seq": wait_for, "wait_timeout_s": settings.min_seq_wait_s},
+        timeout=settings.projector_timeout_s + settings.min_seq_wait_s))
 
 
-@router.get("/jobs/{job_id}/wait", summary="Wait (bounded) until the job has ended")
+@router.get("/jobs/{job_id}/wait", response_model=views.JobWaited,
+             summary="Wait (bounded) until the job has ended")
 async def wait_job(job_id: JobId, who: Viewer, js: JetStream, projector: Projector,
                    settings: Settings,
                    timeout_s: Annotated[float, Query(ge=0, le=600)] = 30.0) -> dict[str, Any]:
@@ -163,7 +170,7 @@ async def wait_job(job_id: JobId, who: Viewer, js: JetStream, projector: Project
         except asyncio.TimeoutError:
             done = None
     if done is None:
-        return {"job_id": job_id, "finished": False}
+        return Projected({"job_id": job_id, "finished": False})
     event: ev.JobFinished = done.envelope.event
     out = {"job_id": job_id, "finished": True, "status": event.status, "cause": event.cause,
            "seq": done.seq, "job": None}
@@ -174,7 +181,7 @@ async def wait_job(job_id: JobId, who: Viewer, js: JetStream, projector: Project
                                           + settings.min_seq_wait_s))
     except ProjectorUnavailableError as exc:
         out["projector"] = str(exc)
-    return out
+    return Projected(out)
 
 
 @router.delete("/jobs/{job_id}", status_code=202, response_model=actions.Published,
