@@ -245,6 +245,8 @@ def _error_from(resp: httpx.Response) -> GatewayError:
     except ValueError:
         body = None
     detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, str) and "code" in body:  # an RFC 9457 problem (the gateway's errors)
+        return GatewayError(resp.status_code, str(body["code"]), detail, body)
     if isinstance(detail, dict):
         return GatewayError(resp.status_code, str(detail.get("code", "error")),
                             str(detail.get("message", resp.reason_phrase)), detail)
