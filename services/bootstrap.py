@@ -97,10 +97,10 @@ def masked(settings: BaseModel | dict[str, Any]) -> dict[str, Any]:
     values = settings.model_dump() if isinstance(settings, BaseModel) else dict(settings)
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if isinstance(value, SecretStr) or (_secret(key) and value not in (None, "", [], {})):
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            out[key] = [masked(v) for v in value]  # e.g. token entries: names shown, secrets not
+        elif isinstance(value, SecretStr) or (_secret(key) and value not in (None, "", [], {})):
             out[key] = "***"
-        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            out[key] = [masked(v) for v in value]
         else:
             out[key] = value
     return out

