@@ -79,7 +79,13 @@ class Limits:
         try:
             await self.app(scope, capped_receive, counting_send)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
+            route = getattr(scope.get("route"), "path", None)  # relative to the router's mount
+            if route is None:
+                route = "unmatched"
+            elif scope["path"].startswith(API_PREFIX + "/"):
+                route = API_PREFIX + route
+            elif alias:
+                route = ALIAS_PREFIX + route
             self.gw.metrics.observe_request(route, scope["method"], status["code"],
                                             time.perf_counter() - started)
 
