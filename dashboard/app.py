@@ -15,27 +15,18 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import streamlit as st  # noqa: E402
 
 from dashboard import nav, shell  # noqa: E402
-from dashboard.pages import (comprehensive_suite, experiment_history, job_monitor, reporting,  # noqa: E402
-                             run_validation, safety_training, system_check, test_persistence,
-                             train_backdoor, train_probes)
-
-FORMS = [  # (module, url path, icon)
-    (train_backdoor, "train-backdoor", ":material/bug_report:"),
-    (train_probes, "train-probes", ":material/sensors:"),
-    (run_validation, "run-validation", ":material/fact_check:"),
-    (safety_training, "safety-training", ":material/health_and_safety:"),
-    (test_persistence, "test-persistence", ":material/history_toggle_off:"),
-    (comprehensive_suite, "comprehensive-suite", ":material/checklist:"),
-    (system_check, "system-check", ":material/memory:"),
-]
+from dashboard.pages import experiment_history, job_form, job_monitor, reporting  # noqa: E402
+from schemas.jobtypes import in_section  # noqa: E402
 
 
 def pages() -> dict[str, list]:
+    """Build holds a form per job type the registry places there, in its order, then the
+    monitor and history; nothing here lists job types of its own."""
     build = []
-    for module, url, icon in FORMS:
-        page = st.Page(module.render, title=module.SPEC.title, url_path=url, icon=icon,
-                       default=module is train_backdoor)
-        build.append(nav.register(module.SPEC.job_type, page))
+    for i, spec in enumerate(in_section("Build")):
+        page = st.Page(job_form.page_function(spec), title=spec.title, url_path=spec.page_path,
+                       icon=spec.icon, default=i == 0)
+        build.append(nav.register(spec.name, page))
     build.append(nav.register("monitor", st.Page(job_monitor.render, title="Job Monitor",
                                                  url_path="job-monitor", icon=":material/monitoring:")))
     build.append(nav.register("history", st.Page(experiment_history.render, title="Experiment History",

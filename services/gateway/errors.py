@@ -160,7 +160,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(UnknownJobTypeError)
     async def _job_type(request: Request, exc: UnknownJobTypeError):
-        known = [k.replace("_", "-") for k in exc.known]
+        known = list(exc.known)
         return problem(request, 404, "unknown_job_type",
                        f"unknown job type {exc.job_type!r}; known: " + ", ".join(known),
                        job_type=exc.job_type, known=known)

@@ -44,10 +44,18 @@ class Tokens(Open):
 
 
 class JobTypeInfo(Open):
-    name: str  # kebab-case, as in the submit URL
-    key: str  # snake_case, as in events
+    """One declaration of the job-type registry (``schemas/jobtypes.py``)."""
+
+    name: str
+    key: str
+    title: str | None = None
+    section: str | None = None  # the dashboard section that offers it
+    order: int | None = None
+    intro: str | None = None
+    produces: str | None = None
+    result_view: str | None = None
     params_schema: dict[str, Any]
-    submit: str
+    submit: str  # the route that submits it
 
 
 class JobTypes(Open):

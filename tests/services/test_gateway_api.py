@@ -59,7 +59,7 @@ async def test_bad_params_are_422_naming_field_and_allowed_values_and_publish_no
                                headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 422 and "JSON" in bad_json.json()["detail"]
     unknown = await http.post("/api/jobs/make-coffee", json={})
-    assert unknown.status_code == 404 and "system-check" in unknown.json()["known"]
+    assert unknown.status_code == 404 and "system_check" in unknown.json()["known"]
     assert await bus.stream_last_seq(js) == before
 
 
@@ -133,11 +133,12 @@ async def test_archive_is_admin_only_and_marks_once(js, http):
 async def test_job_types_give_each_params_json_schema(http):
     body = (await http.get("/api/job-types")).json()
     by_name = {t["name"]: t for t in body["job_types"]}
-    schema = by_name["system-check"]["params_schema"]
+    schema = by_name["system_check"]["params_schema"]
     assert schema["properties"]["device"]["enum"] == ["auto", "cuda", "cpu"]
-    assert by_name["system-check"]["submit"] == "/api/v1/jobs/system-check"
+    assert by_name["system_check"]["submit"] == "/api/v1/jobs/system_check"
+    assert by_name["system_check"]["title"] == "System Check"
     openapi = (await http.get("/openapi.json")).json()
-    body_ref = openapi["paths"]["/api/v1/jobs/system-check"]["post"]["requestBody"]
+    body_ref = openapi["paths"]["/api/v1/jobs/system_check"]["post"]["requestBody"]
     assert body_ref["content"]["application/json"]["schema"]["$ref"].endswith("Submit_system_check")
 
 

@@ -58,7 +58,7 @@ async def test_other_errors_are_problems_too(http):
     problem(await http.get("/api/v1/no-such-route"), 404, "not_found")
     problem(await http.get("/api/v1/jobs/no-such-job"), 404, "job_not_found")
     unknown = problem(await http.post("/api/v1/jobs/warp-drive", json={}), 404, "unknown_job_type")
-    assert "system-check" in unknown["known"]
+    assert "system_check" in unknown["known"]
     anonymous = await httpx.AsyncClient(base_url=str(http.base_url)).get("/api/v1/jobs")
     problem(anonymous, 401, "unauthorized")
     assert anonymous.headers["www-authenticate"] == "Bearer"

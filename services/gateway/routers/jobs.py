@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from schemas import events as ev
 from schemas import subjects
+from schemas.jobtypes import REGISTRY
 from schemas.params import FieldProblem, ParamsError, job_types, json_schemas, model_for, normalize
 from services import bus
 from services.gateway import actions
@@ -30,10 +31,6 @@ IdempotencyKey = Annotated[str | None, Header(
 SORT_KEYS = ("submitted_at", "started_at", "finished_at", "claimed_at", "updated_at", "duration_s",
              "status", "job_type", "pool", "priority", "progress_pct", "experiment", "submitted_by",
              "executor_id", "attempt", "job_id", "submit_seq", "last_seq")
-
-
-def kebab(job_type: str) -> str:
-    return job_type.replace("_", "-")
 
 
 async def reachable(js, min_seq: int | None) -> int | None:
@@ -77,8 +74,8 @@ def _submit_route(job_type: str):
 
 for _name in job_types():
     router.add_api_route(
-        f"/jobs/{kebab(_name)}", _submit_route(_name), methods=["POST"], status_code=201,
-        response_model=actions.Submitted, summary=f"Submit a {kebab(_name)} job",
+        f"/jobs/{_name}", _submit_route(_name), methods=["POST"], status_code=201,
+        response_model=actions.Submitted, summary=f"Submit a {_name} job",
         responses={200: {"description": "an earlier job with the same Idempotency-Key",
                          "model": actions.Submitted},
                    422: {"description": "bad parameters: each field and what it allows"}},
@@ -98,8 +95,11 @@ async def submit_any(job_type: Annotated[str, Path(max_length=64)], request: Req
             summary="Every job type and the JSON Schema of its parameters")
 async def get_job_types(who: Viewer) -> dict[str, Any]:
     schemas = json_schemas()
-    return {"job_types": [{"name": kebab(n), "key": n, "params_schema": s,
-                           "submit": f"/api/v1/jobs/{kebab(n)}"} for n, s in schemas.items()],
+    return {"job_types": [{"name": n, "key": n, "title": REGISTRY[n].title,
+                           "section": REGISTRY[n].section, "order": REGISTRY[n].order,
+                           "intro": REGISTRY[n].intro, "produces": REGISTRY[n].produces,
+                           "result_view": REGISTRY[n].view, "params_schema": s,
+                           "submit": f"/api/v1/jobs/{n}"} for n, s in schemas.items()],
             "options_schema": actions.SubmitOptions.model_json_schema()}
 
 
@@ -217,11 +217,11 @@ def openapi_bodies(schema: dict[str, Any]) -> None:
         params = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(params.pop("$defs", {}))
         components[model.__name__] = params
-        body = {**options, "title": f"Submit {kebab(name)}",
+        body = {**options, "title": f"Submit {name}",
                 "properties": {**options["properties"],
                                "params": {"$ref": f"#/components/schemas/{model.__name__}"}}}
         components[f"Submit_{name}"] = body
-        op = schema.get("paths", {}).get(f"/api/v1/jobs/{kebab(name)}", {}).get("post")
+        op = schema.get("paths", {}).get(f"/api/v1/jobs/{name}", {}).get("post")
         if op is not None:
             op["requestBody"] = {"required": False, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/Submit_{name}"}}}}
