@@ -99,7 +99,7 @@ def masked(settings: BaseModel | dict[str, Any]) -> dict[str, Any]:
     for key, value in values.items():
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             out[key] = [masked(v) for v in value]  # e.g. token entries: names shown, secrets not
-        elif isinstance(value, SecretStr) or (_secret(key) and value not in (None, "", [], {})):
+        elif isinstance(value, SecretStr) or (_secret(key) and isinstance(value, str) and value):
             out[key] = "***"
         else:
             out[key] = value
