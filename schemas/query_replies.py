@@ -21,7 +21,8 @@ class Reply(msgspec.Struct, kw_only=True):
 
 class JobRow(msgspec.Struct, kw_only=True):
     """A job's submission and current state (status: queued, claimed, running, succeeded,
-    failed, cancelled, lost; ``unknown``: events seen but no submission)."""
+    failed, cancelled, lost, rejected (refused by the executor's admission check: bad
+    parameters or a model path outside the roots); ``unknown``: events seen but no submission)."""
 
     job_id: str
     job_type: str | None = None
