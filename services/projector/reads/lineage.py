@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from services.projector.headlines import add_headlines
 from services.projector.jsonutil import loads
 from services.projector.reads.common import NotFound, placeholders, fetch_rows, str_arg
 from services.projector.reads.jobs import JobCache, add_model_parents, job_out, job_rows
@@ -61,6 +62,7 @@ def experiments_get(cur, body: dict[str, Any], now: float | None = None,
     if not jobs:
         raise NotFound(f"no experiment {name!r}")
     add_model_parents(cur, jobs)
+    add_headlines(cur, jobs)
     ids = [j["job_id"] for j in jobs]
     ph = placeholders(len(ids))
     lineage = [{"parent": p, "child": c, "via": "parent_job_id", "model": None}
