@@ -161,6 +161,13 @@ class GatewayClient:
     def experiment(self, token: str, name: str) -> dict[str, Any]:
         return self._json("GET", f"/api/experiments/{quote(name, safe='')}", token)
 
+    def report(self, token: str, experiment: str) -> dict[str, Any]:
+        return self._json("GET", f"/api/reports/{quote(experiment, safe='')}", token, timeout=60.0)
+
+    def report_pdf(self, token: str, experiment: str) -> bytes:
+        return self._request("GET", f"/api/reports/{quote(experiment, safe='')}/pdf", token,
+                             timeout=180.0).content
+
     def audit(self, token: str, job_id: str | None = None, limit: int = 100) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit}
         if job_id:

