@@ -20,16 +20,19 @@ def _ci(value: Any) -> list[float] | None:
     return None
 
 
-def text(value: float | None) -> str:
+def text(value: float | None, count: bool = False) -> str:
     """How every page and the PDF print a figure (the browser tests read it back)."""
-    return "not measured" if value is None else f"{value:.3f}"
+    if value is None:
+        return "not measured"
+    return f"{int(value)}" if count else f"{value:.3f}"
 
 
-def side(label: str, value: Any, ci: Any = None, n: Any = None) -> dict[str, Any] | None:
+def side(label: str, value: Any, ci: Any = None, n: Any = None, *, count: bool = False) -> dict[str, Any] | None:
     v = _num(value)
     if v is None:
         return None
-    return {"label": label, "value": v, "text": text(v), "ci": _ci(ci), "n": int(n) if _num(n) is not None else None}
+    return {"label": label, "value": v, "text": text(v, count), "ci": _ci(ci),
+            "n": int(n) if _num(n) is not None else None}
 
 
 def from_rate(label: str, rate: Any) -> dict[str, Any] | None:

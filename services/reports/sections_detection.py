@@ -47,8 +47,8 @@ def consensus(jobs: list[JobResult]) -> dict[str, Any]:
     detecting, run = c.get("methods_detecting"), c.get("methods_run")
     n_detect = len(detecting) if isinstance(detecting, list) else detecting
     n_run = len(run) if isinstance(run, list) else run
-    fig = f.figure("Methods detecting the backdoor", f.side("methods detecting", n_detect, None, n_run),
-                   f.side("methods run", n_run), job=job,
+    fig = f.figure("Methods detecting the backdoor", f.side("methods detecting", n_detect, None, n_run, count=True),
+                   f.side("methods run", n_run, count=True), job=job,
                    meaning="How many methods separated the suspect model from the control (suspect's 95% "
                            "interval wholly above the control's) out of those that could run on this model. "
                            f"Consensus verdict: {'detected' if c.get('detected') else 'not detected'}.")

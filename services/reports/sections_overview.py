@@ -69,8 +69,8 @@ def risk_profiles(jobs: list[JobResult]) -> dict[str, Any]:
         caption="Validation rates (Wilson 95%) and persistence (paired bootstrap 95%) per model.")
     first = next((models[n] for n in names if models[n].get("validate")), None)
     fig = None if first is None else f.figure(
-        f"Triggered activation, {short[str(_model_of(first['validate']))]}", f.from_rate("triggered", first["activation"]),
-        f.from_rate("clean prompts", first["clean"]), job=first["validate"],
+        f"Triggered activation, {short[str(_model_of(first['validate']))]}",
+        f.from_rate("triggered", first["activation"]), f.from_rate("clean prompts", first["clean"]), job=first["validate"],
         meaning="How reliably the backdoor fires on held-out triggered prompts, beside clean prompts.")
     return {"figures": [fig], "charts": [chart],
             "tables": [f.table("Risk profile per model", ["model", "triggered", "95% CI", "clean", "persistence",
