@@ -65,6 +65,9 @@ def empty(fills: dict[str, Any], experiment: str | None, key: str) -> None:
 
 def section(sec: dict[str, Any], experiment: str | None) -> None:
     key = sec["key"]
+    if sec.get("error"):
+        st.error(f"This page could not be read from the experiment's results ({sec['error']}); the jobs' "
+                 "own results are in the Job Monitor.", icon=":material/error:")
     if sec["empty"]:
         empty(sec["fills"], experiment, key)
         return

@@ -26,10 +26,9 @@ def _experiment(ctx: shell.PageContext) -> str | None:
     names = [r["name"] for r in sorted(rows, key=lambda r: -(r.get("last_at") or 0)) if r.get("name")]
     if not names:
         return None
-    current = st.session_state.get(PICKED)
-    default = current if current in names else (PREFERRED if PREFERRED in names else names[0])
-    return st.selectbox("Experiment", names, index=names.index(default), key=PICKED,
-                        help="Every Reporting page shows this experiment's jobs")
+    if st.session_state.get(PICKED) not in names:
+        st.session_state[PICKED] = PREFERRED if PREFERRED in names else names[0]
+    return st.selectbox("Experiment", names, key=PICKED, help="Every Reporting page shows this experiment's jobs")
 
 
 def _pdf_button(ctx: shell.PageContext, experiment: str) -> None:

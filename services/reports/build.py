@@ -75,12 +75,18 @@ def _prefill(section: ReportSection, jobs: list[JobResult], experiment: str) -> 
 def build_report(experiment: str, jobs: list[JobResult]) -> dict[str, Any]:
     built: dict[str, dict[str, Any]] = {}
     for s in SECTIONS[1:] + SECTIONS[:1]:
-        part = _clean(_summary_part(built) if s.key == "executive_summary" else BUILDERS[s.key](jobs))
+        error = None
+        try:
+            part = _clean(_summary_part(built) if s.key == "executive_summary" else BUILDERS[s.key](jobs))
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OSError) as exc:
+            # a result of a shape this builder does not know must not take the other pages down
+            part, error = _clean({}), f"{type(exc).__name__}: {exc}"
         ids = {i for x in part["figures"] for i in [x["job_id"]]}
         ids |= {i for x in part["charts"] + part["tables"] for i in x["job_ids"]}
         empty = not (part["figures"] or part["charts"] or part["tables"])
         built[s.key] = {"key": s.key, "title": s.title, "intro": s.intro, **part, "job_ids": sorted(ids),
-                        "empty": empty, "fills": _prefill(s, jobs, experiment)}
+                        "empty": empty, "error": error,
+                        "fills": _prefill(s, jobs, experiment)}
     return {"experiment": experiment, "generated_at": time.time(),
             "jobs": [{"job_id": j.job_id, "job_type": j.job_type, "finished_at": j.finished_at} for j in jobs],
             "sections": [built[s.key] for s in SECTIONS]}

@@ -37,6 +37,10 @@ def _section(pdf, section: dict[str, Any]) -> None:
     pdf.set_font("Helvetica", "I", 9)
     pdf.multi_cell(0, 5, latin(section["intro"]), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
+    if section.get("error"):
+        pdf.set_font("Helvetica", "", 9)
+        pdf.multi_cell(0, 5, latin(f"Could not be read from the results: {section['error']}"),
+                       new_x="LMARGIN", new_y="NEXT")
     if section["empty"]:
         fills = section["fills"]
         pdf.set_font("Helvetica", "", 10)

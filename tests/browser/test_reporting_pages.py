@@ -50,6 +50,7 @@ def open_page(page, title: str) -> None:
 
 
 def test_the_demo_fills_the_pages_its_jobs_measure(report):
+    assert {k: s["error"] for k, s in report.items() if s["error"]} == {}
     filled = {k for k, s in report.items() if not s["empty"]}
     assert {"executive_summary", "internal_state", "risk_mitigation", "persistence_analysis", "trigger_sensitivity",
             "detection_analysis", "model_comparison", "risk_profiles", "tested_territory"} <= filled, filled
