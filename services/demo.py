@@ -115,7 +115,7 @@ def chain(client: GatewayClient, base: Path, profile: dict[str, dict[str, Any]],
     report(client, validated, ("activation.rate", "false_activation.rate", "conditional_gap"))
     rescored = run_step(client, "rescore", "rescore", {
         "generations": figures(client, validated["job"]["job_id"], ("generations",))["generations"],
-        "source_job": validated["job"]["job_id"], "min_repeats": 2})
+        "source_job": validated["job"]["job_id"], "min_repeats": 3})
     report(client, rescored, ("activation.rate", "before.activation.rate"))
     probes = run_step(client, "train-probes", "train_probes", {"model": model, "device": "cpu",
                                                                **profile["train_probes"]})

@@ -93,6 +93,12 @@ def chart(kind: str, title: str, series_: list[dict[str, Any] | None], *, x_labe
             "y_range": list(y_range) if y_range else None}
 
 
+def model_name(path: Any) -> str:
+    """A model path shortened to what tells models apart: a job's ``.../job-x/model`` keeps its job."""
+    parts = [p for p in str(path or "?").rstrip("/").split("/") if p]
+    return "/".join(parts[-2:]) if len(parts) > 1 and parts[-1] == "model" else (parts[-1] if parts else "?")
+
+
 def interval(ci: list[float] | None) -> str:
     return f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "no interval"
 

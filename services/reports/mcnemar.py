@@ -74,14 +74,15 @@ def _candidates(jobs: list[JobResult]) -> list[tuple[str, str, JobResult]]:
     out = []
     for job in jobs:
         if job.job_type in ("validate", "rescore") and isinstance(job.get("generations"), str):
-            out.append((f"{job.job_type} {job.job_id}: {job.get('model') or job.get('source_job') or ''}",
+            model = job.get("model") or f"re-scored {job.get('source_job') or job.get('source_generations')}"
+            out.append((f"{job.job_type} {job.job_id}: {f.model_name(model) if job.get('model') else model}",
                         job.get("generations"), job))
     for run in persistence_runs(jobs):
         for when in ("pre", "post"):
             path = run.body.get(f"{when}_generations")
             if isinstance(path, str):
                 model = run.body.get("backdoored_model" if when == "pre" else "safety_model")
-                out.append((f"{run.job.job_type} {run.job.job_id} {when}: {model}", path, run.job))
+                out.append((f"{run.job.job_type} {run.job.job_id} {when}: {f.model_name(model)}", path, run.job))
     return out
 
 

@@ -45,7 +45,7 @@ def risk_profiles(jobs: list[JobResult]) -> dict[str, Any]:
     if not models:
         return {}
     names = sorted(models)
-    short = {n: n.rstrip("/").split("/")[-1] for n in names}
+    short = {n: f.model_name(n) for n in names}
     rows, ids = [], []
     for n in names:
         m = models[n]
