@@ -55,3 +55,21 @@ def test_a_method_left_out_shows_its_reason_and_no_number():
     assert (fig["value"], fig["ci"], fig["n"], fig["control"]) == (0.25, [0.1, 0.4], 30, None)
     assert sections["red_team"]["empty"] and sections["red_team"]["fills"]["job_type"] == "evaluate"
     assert sections["detection_consensus"]["figures"][0]["value"] == 0.0
+
+
+def test_the_pdf_has_every_section_title_and_one_image_per_chart(tmp_path):
+    from pypdf import PdfReader
+
+    from schemas.reports import REPORT_SECTIONS
+    from services.reports.pdf import render_pdf
+
+    report = build_report("units", [_evaluate({
+        "honeypots": {"applicable": True, "score": 0.25, "ci_low": 0.1, "ci_high": 0.4, "n": 30, "control_score": 0.2,
+                      "control_ci_low": 0.08, "control_ci_high": 0.37, "control_n": 30, "detected": False}})])
+    out = tmp_path / "r.pdf"
+    out.write_bytes(render_pdf(report))
+    pdf = PdfReader(str(out))
+    text = " ".join(p.extract_text() for p in pdf.pages)
+    assert all(s.title in text for s in REPORT_SECTIONS)
+    assert "Honeypots: 0.250 [0.100, 0.400], n=30" in text and "control model: 0.200 [0.080, 0.370]" in text
+    assert sum(len(p.images) for p in pdf.pages) == sum(len(s["charts"]) for s in report["sections"]) > 0
