@@ -94,9 +94,13 @@ def chart(kind: str, title: str, series_: list[dict[str, Any] | None], *, x_labe
 
 
 def model_name(path: Any) -> str:
-    """A model path shortened to what tells models apart: a job's ``.../job-x/model`` keeps its job."""
+    """A model path shortened to what tells models apart: a job's ``.../job-x/attempt-1/model``
+    becomes ``job-x/model``; any other path its last component."""
     parts = [p for p in str(path or "?").rstrip("/").split("/") if p]
-    return "/".join(parts[-2:]) if len(parts) > 1 and parts[-1] == "model" else (parts[-1] if parts else "?")
+    if len(parts) > 1 and parts[-1] == "model":
+        owner = [p for p in parts[:-1] if not p.startswith("attempt-")]
+        return f"{owner[-1]}/model" if owner else "model"
+    return parts[-1] if parts else "?"
 
 
 def interval(ci: list[float] | None) -> str:

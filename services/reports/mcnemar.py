@@ -99,6 +99,7 @@ def model_comparison(jobs: list[JobResult]) -> dict[str, Any]:
                               "shared_prompts": len(set(ra) & set(rb))})
     if not pairs:
         return {}
+    pairs.sort(key=lambda p: not p["metrics"])  # pairs that differ somewhere lead
     first = pairs[0]
     job = next(j for _, _, j in loaded if j.job_id in first["job_ids"])
     top = first["metrics"][0] if first["metrics"] else None
