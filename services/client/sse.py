@@ -1,144 +1,151 @@
-"""Server-sent events on the client side: a parser, and readers that resume after a drop.
+"""Following a server-sent event stream (httpx-sse) that survives drops and restarts.
 
-A reader remembers the ``id`` of the last event it got and reconnects with
-``Last-Event-ID``, so a dropped connection or a restarted gateway costs no event and
-repeats none.
+The reader remembers the sequence (SSE ``id``) of the last event it got and reconnects with
+``Last-Event-ID``, so a dropped connection or a restarted gateway costs no event and repeats
+none; reconnects back off (``Backoff``) and give up with ``GatewayUnreachableError`` when
+the budget is spent. A stream ends at its ``end`` event. ``stop`` is asked at every chunk
+the gateway sends, keep-alive pings included, so a silent stream can still be ended.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, AsyncIterator, Callable, Iterator
 
 import httpx
+from httpx_sse import EventSource, ServerSentEvent, aconnect_sse, connect_sse
 
-RETRYABLE_STATUS = {502, 503, 504}
+from services.client.errors import GatewayUnreachableError, error_from
+from services.client.models import Event
+from services.client.retry import RETRY_STATUS, Backoff
 
-
-@dataclass
-class Event:
-    event: str
-    data: str
-    id: str | None
-
-    def json(self) -> Any:
-        return json.loads(self.data)
+Stop = Callable[[], bool]
 
 
-class Parser:
-    """Feeds on lines (without their line ends); returns an Event when one is complete."""
+class _Dropped(Exception):
+    """The stream ended, or the gateway asked to come back later: reconnect."""
 
-    def __init__(self) -> None:
-        self._data: list[str] = []
-        self._event = ""
-        self._id: str | None = None
-        self.retry_ms: int | None = None
 
-    def feed(self, line: str) -> Event | None:
-        if not line:
-            if not self._data and not self._event:
-                return None
-            out = Event(self._event or "message", "\n".join(self._data), self._id)
-            self._data, self._event, self._id = [], "", None
-            return out
-        if line.startswith(":"):
-            return None
-        name, _, value = line.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event = value
-        elif name == "id" and "\0" not in value:
-            self._id = value
-        elif name == "retry" and value.isdigit():
-            self.retry_ms = int(value)
+class _StopAware:
+    """What ``EventSource`` reads of a response, with ``stop`` asked between chunks."""
+
+    def __init__(self, response: httpx.Response, stop: Stop | None):
+        self.headers = response.headers
+        self._response, self._stop = response, stop or (lambda: False)
+
+    def iter_text(self) -> Iterator[str]:
+        for chunk in self._response.iter_text():
+            if self._stop():
+                return
+            yield chunk
+
+    async def aiter_text(self) -> AsyncIterator[str]:
+        async for chunk in self._response.aiter_text():
+            if self._stop():
+                return
+            yield chunk
+
+
+def _event(sse: ServerSentEvent, state: "Follower") -> Event | None:
+    if not sse.data:  # a bare ``retry:`` hint (the spec dispatches no event without data)
         return None
+    # SSE ids carry over to events that name none (``end``); stream sequences only grow,
+    # so an id equal to the last one was inherited, not sent
+    inherited = state.last_seq is not None and sse.id == str(state.last_seq)
+    return Event.from_sse(sse.event, sse.data, None if inherited else sse.id)
 
 
-def parse(lines: Iterable[str]) -> Iterator[Event]:
-    parser = Parser()
-    for line in lines:
-        event = parser.feed(line)
-        if event is not None:
-            yield event
+def _opened(response: httpx.Response) -> None:
+    if response.status_code in RETRY_STATUS:
+        raise _Dropped(f"gateway answered {response.status_code}")
 
 
-class StreamError(RuntimeError):
-    def __init__(self, status: int, body: str):
-        self.status = status
-        super().__init__(f"stream refused ({status}): {body}")
+class Follower:
+    """The resume state of one stream: where it is, and how long to keep trying."""
+
+    def __init__(self, url: str, after: int | None, backoff: Backoff | None,
+                 on_reconnect: Callable[[int, str], None] | None):
+        self.url = url
+        self.last_seq = after or None
+        self.backoff = backoff
+        self.on_reconnect = on_reconnect
+        self.reconnects = 0
+        self._delays: Iterator[float] | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {"Last-Event-ID": str(self.last_seq)} if self.last_seq else {}
+
+    def seen(self, event: Event) -> None:
+        if event.seq is not None:
+            self.last_seq = event.seq
+        self._delays = None  # an event got through: the next drop starts the backoff afresh
+
+    def dropped(self, reason: str) -> float:
+        if self.backoff is None:
+            raise GatewayUnreachableError(self.url, reason)
+        self._delays = self._delays or self.backoff.delays()
+        delay = next(self._delays, None)
+        if delay is None:
+            raise GatewayUnreachableError(self.url, f"gave up reconnecting: {reason}")
+        self.reconnects += 1
+        if self.on_reconnect:
+            self.on_reconnect(self.reconnects, reason)
+        return delay
 
 
-def follow(client: httpx.Client, path: str, params: dict[str, Any] | None = None, *,
-           after: int | None = None, max_wait_s: float = 120.0,
-           on_reconnect: Callable[[int, str], None] | None = None) -> Iterator[Event]:
-    """Events of ``path`` until its ``end`` event, reconnecting (with Last-Event-ID) on drops."""
-    last_id = str(after) if after else None
-    delay, gave_up_at = 0.2, None
-    attempt = 0
-    while True:
-        headers = {"Last-Event-ID": last_id} if last_id else {}
+def follow(http: httpx.Client, path: str, params: dict[str, Any], state: Follower, *,
+           auth: dict[str, str] | None = None, read_timeout: float = 60.0, stop: Stop | None = None,
+           on_open: Callable[[], None] | None = None) -> Iterator[Event]:
+    """The stream's events until ``end`` (or ``stop``), resuming after drops."""
+    while not (stop and stop()):
         try:
-            with client.stream("GET", path, params=params, headers=headers,
-                               timeout=httpx.Timeout(10.0, read=60.0)) as resp:
-                if resp.status_code in RETRYABLE_STATUS:
-                    raise httpx.TransportError(f"gateway answered {resp.status_code}")
-                if resp.status_code != 200:
-                    raise StreamError(resp.status_code, resp.read().decode(errors="replace"))
-                delay, gave_up_at = 0.2, None
-                for event in parse(resp.iter_lines()):
-                    if event.id is not None:
-                        last_id = event.id
-                    yield event
-                    if event.event == "end":
-                        return
-        except (httpx.TransportError, httpx.RemoteProtocolError) as exc:
-            reason = str(exc) or type(exc).__name__
-        else:
-            reason = "stream closed before its end"
-        gave_up_at = gave_up_at or time.monotonic() + max_wait_s
-        if time.monotonic() > gave_up_at:
-            raise StreamError(0, f"gave up reconnecting after {max_wait_s:.0f}s: {reason}")
-        attempt += 1
-        if on_reconnect:
-            on_reconnect(attempt, reason)
-        time.sleep(delay)
-        delay = min(delay * 2, 5.0)
-
-
-async def afollow(client: httpx.AsyncClient, path: str, params: dict[str, Any] | None = None, *,
-                  after: int | None = None, max_wait_s: float = 120.0) -> AsyncIterator[Event]:
-    """The asyncio twin of :func:`follow`."""
-    last_id = str(after) if after else None
-    delay, gave_up_at = 0.2, None
-    while True:
-        headers = {"Last-Event-ID": last_id} if last_id else {}
-        try:
-            async with client.stream("GET", path, params=params, headers=headers,
-                                     timeout=httpx.Timeout(10.0, read=60.0)) as resp:
-                if resp.status_code in RETRYABLE_STATUS:
-                    raise httpx.TransportError(f"gateway answered {resp.status_code}")
-                if resp.status_code != 200:
-                    raise StreamError(resp.status_code, (await resp.aread()).decode(errors="replace"))
-                delay, gave_up_at = 0.2, None
-                parser = Parser()
-                async for line in resp.aiter_lines():
-                    event = parser.feed(line)
+            headers = {**(auth or {}), **state.headers()}
+            with connect_sse(http, "GET", path, params=params, headers=headers,
+                             timeout=httpx.Timeout(10.0, read=read_timeout)) as source:
+                _opened(source.response)
+                if source.response.status_code >= 400:
+                    source.response.read()
+                    raise error_from(source.response)
+                if on_open:
+                    on_open()
+                for sse in EventSource(_StopAware(source.response, stop)).iter_sse():
+                    event = _event(sse, state)
                     if event is None:
                         continue
-                    if event.id is not None:
-                        last_id = event.id
+                    state.seen(event)
                     yield event
-                    if event.event == "end":
+                    if event.kind == "end":
                         return
-        except (httpx.TransportError, httpx.RemoteProtocolError):
-            pass
-        gave_up_at = gave_up_at or time.monotonic() + max_wait_s
-        if time.monotonic() > gave_up_at:
-            raise StreamError(0, f"gave up reconnecting after {max_wait_s:.0f}s")
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 5.0)
+            if stop and stop():
+                return
+            raise _Dropped("the stream closed before its end")
+        except (httpx.TransportError, _Dropped) as exc:
+            time.sleep(state.dropped(str(exc) or type(exc).__name__))
+
+
+async def afollow(http: httpx.AsyncClient, path: str, params: dict[str, Any], state: Follower, *,
+                  auth: dict[str, str] | None = None, read_timeout: float = 60.0, stop: Stop | None = None) -> AsyncIterator[Event]:
+    """The asyncio twin of :func:`follow`."""
+    while not (stop and stop()):
+        try:
+            headers = {**(auth or {}), **state.headers()}
+            async with aconnect_sse(http, "GET", path, params=params, headers=headers,
+                                    timeout=httpx.Timeout(10.0, read=read_timeout)) as source:
+                _opened(source.response)
+                if source.response.status_code >= 400:
+                    await source.response.aread()
+                    raise error_from(source.response)
+                async for sse in EventSource(_StopAware(source.response, stop)).aiter_sse():
+                    event = _event(sse, state)
+                    if event is None:
+                        continue
+                    state.seen(event)
+                    yield event
+                    if event.kind == "end":
+                        return
+            if stop and stop():
+                return
+            raise _Dropped("the stream closed before its end")
+        except (httpx.TransportError, _Dropped) as exc:
+            await asyncio.sleep(state.dropped(str(exc) or type(exc).__name__))

