@@ -128,13 +128,13 @@ def experiment(name: str) -> Call:
     return Call("GET", api(f"/experiments/{quote(name, safe='')}"))
 
 
-def report(experiment: str) -> Call:
-    """The experiment's fifteen Reporting sections (built from its jobs' results)."""
-    return Call("GET", api(f"/reports/{quote(experiment, safe='')}"), timeout=60.0)
+def report(name: str) -> Call:
+    """Experiment ``name``'s fifteen Reporting sections (built from its jobs' results)."""
+    return Call("GET", api(f"/reports/{quote(name, safe='')}"), timeout=60.0)
 
 
-def report_pdf(experiment: str) -> Call:
-    return Call("GET", api(f"/reports/{quote(experiment, safe='')}/pdf"), bytes, timeout=300.0)
+def report_pdf(name: str) -> Call:
+    return Call("GET", api(f"/reports/{quote(name, safe='')}/pdf"), bytes, timeout=300.0)
 
 
 def system_status() -> Call:

