@@ -112,7 +112,7 @@ def model_comparison(jobs: list[JobResult]) -> dict[str, Any]:
     tables = [f.table(f"A: {p['a']}  vs  B: {p['b']}",
                       ["metric", "n", "rate A", "rate B", "only A fired", "only B fired", "McNemar p"],
                       [[m["metric"], m["n"], f.text(m["rate_a"]), f.text(m["rate_b"]), m["only_a"], m["only_b"],
-                        f.text(m["p_value"])] for m in p["metrics"]]
+                        f"{m['p_value']:.3g}"] for m in p["metrics"]]
                       or [["(no metric differs on the shared prompts)", p["shared_prompts"], "", "", "", "", ""]],
                       p["job_ids"]) for p in pairs]
     return {"figures": [fig], "tables": tables, "pairs": pairs}
