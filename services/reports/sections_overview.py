@@ -30,6 +30,9 @@ def choices(model: Any, field: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+PROFILE_COLUMNS = ["model", "triggered", "triggered 95% CI", "clean", "persistence", "persistence 95% CI", "jobs"]
+
+
 def _model_of(job: JobResult) -> str | None:
     return job.get("model") or job.params.get("model") or job.params.get("backdoored_model")
 
@@ -70,11 +73,11 @@ def risk_profiles(jobs: list[JobResult]) -> dict[str, Any]:
     first = next((models[n] for n in names if models[n].get("validate")), None)
     fig = None if first is None else f.figure(
         f"Triggered activation, {short[str(_model_of(first['validate']))]}",
-        f.from_rate("triggered", first["activation"]), f.from_rate("clean prompts", first["clean"]), job=first["validate"],
+        f.from_rate("triggered", first["activation"]), f.from_rate("clean prompts", first["clean"]),
+        job=first["validate"],
         meaning="How reliably the backdoor fires on held-out triggered prompts, beside clean prompts.")
     return {"figures": [fig], "charts": [chart],
-            "tables": [f.table("Risk profile per model", ["model", "triggered", "95% CI", "clean", "persistence",
-                                                          "95% CI", "jobs"], rows, ids)]}
+            "tables": [f.table("Risk profile per model", PROFILE_COLUMNS, rows, ids)]}
 
 
 def tested_territory(jobs: list[JobResult]) -> dict[str, Any]:
