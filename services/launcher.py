@@ -76,7 +76,8 @@ def plan(args: argparse.Namespace, data: Path, nats_url: str, token: str) -> lis
         executor = Child("executor", [py, "-m", "services.cli", "executor", "--pool", args.pool,
                                       "--slots", str(args.slots), "--nats", nats_url,
                                       "--work-dir", str(data / "jobs"), "--grace", "2",
-                                      "--kill-grace", "2", "--ready-file", str(ready_file)],
+                                      "--kill-grace", "2", "--ready-file", str(ready_file),
+                                      "--event-store-dir", str(data / "nats")],
                          env=env)
         executor.ready = lambda: ready_file.read_text().strip() == str(executor.pid)
         children.append(executor)

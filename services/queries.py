@@ -79,7 +79,8 @@ models_used ([{"key","path"}]), parents (parent_job_id and the jobs that produce
 it used), cancel_requested_by, cancel_requested_at, cancel_reason, archived_by, archived_at,
 idempotency_key, max_runtime_s, max_retries, retry_on, last_seq, updated_at. Times are epoch
 seconds; duration_s of a running job is its time so far. status: queued, claimed, running,
-succeeded, failed, cancelled, lost (``unknown``: events seen but no submission).
+succeeded, failed, cancelled, lost, rejected (refused by the executor's admission check:
+bad parameters or a model path outside the roots; ``unknown``: events seen but no submission).
 JobFilter: ``since`` <= submitted_at < ``until``; ``text`` matches log lines
 case-insensitively; ``limit`` at most 1000.
 """

@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 STATUS_COLORS = {"succeeded": "#2f9e44", "failed": "#e03131", "cancelled": "#868e96",
-                 "lost": "#f08c00", "running": "#1c7ed6", "queued": "#74c0fc", "claimed": "#4dabf7"}
+                 "lost": "#f08c00", "rejected": "#ae3ec9", "running": "#1c7ed6",
+                 "queued": "#74c0fc", "claimed": "#4dabf7"}
 
 
 def _x(row: dict[str, Any], t0: float | None) -> float | None:

@@ -7,7 +7,7 @@ import shlex
 from datetime import datetime, timezone
 from typing import Any
 
-FINAL = {"succeeded", "failed", "cancelled", "lost"}
+FINAL = {"succeeded", "failed", "cancelled", "lost", "rejected"}
 
 
 def decoded(value: Any) -> Any:

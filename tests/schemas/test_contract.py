@@ -55,6 +55,8 @@ def test_every_event_round_trips_with_defaults():
         "JobClaimed": ev.JobClaimed(executor_id="e"),
         "JobStarted": ev.JobStarted(executor_id="e", pid=1),
         "LogChunkEmitted": ev.LogChunkEmitted(lines=[ev.LogLine(1, 0.0, "stderr", "x")]),
+        "LogTruncated": ev.LogTruncated(budget_bytes=10, budget_lines=1, kept_lines=1,
+                                        kept_bytes=5),
         "ProgressReported": ev.ProgressReported(step=1),
         "MetricRecorded": ev.MetricRecorded(values={"loss": 1.0}),
         "ArtifactProduced": ev.ArtifactProduced(kind="model", path="/m"),

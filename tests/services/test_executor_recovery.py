@@ -41,6 +41,7 @@ async def test_kill_9_mid_job_declares_it_lost_and_reruns_it_as_attempt_2_elsewh
     finishes = events(h, ev.JobFinished)
     assert [(f.attempt, f.event.status, f.event.cause, f.event.will_retry) for f in finishes] == [
         (1, "lost", "executor_lost", True), (2, "succeeded", "ok", False)]
+    assert "stopped heartbeating" in finishes[0].event.message  # the record says why
     assert [s.event.executor_id for s in started(h)] == [a.executor_id, b.executor_id]
     # attempt 2's lines are numbered from 1 again and carry their attempt
     assert log_lines(h, attempt=2)[0].n == 1

@@ -16,11 +16,13 @@ router = APIRouter(prefix="/api", tags=["events"])
 JOB_ID = Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="job id")
 SSE_DOC = {"200": {"description": "text/event-stream", "content": {"text/event-stream": {}}}}
 
-After = Annotated[int | None, Query(ge=0, description="resume after this stream sequence "
-                                                      "(the Last-Event-ID header wins)")]
+After = Annotated[str | None, Query(
+    description="resume after this stream sequence, a non-negative "
+                                             "integer (the Last-Event-ID header wins); anything "
+                                             "else is a 400", examples=["0"])]
 Follow = Annotated[bool, Query(description="keep following live events; false ends with an "
                                            "`end` event once caught up")]
-LastEventId = Annotated[str | None, Header(alias="Last-Event-ID", max_length=32)]
+LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
 
 
 @router.get("/jobs/{job_id}/events", responses=SSE_DOC,
