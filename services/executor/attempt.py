@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from schemas import events as ev
 from schemas import subjects
-from services.executor import runner
+from services.executor import capsule, runner
 from services.executor.budget import LogBudget
 from services.executor.claim import last_of, retry_allowed
 from services.executor.lease import Contended, Expired, Fenced, Lease
@@ -46,6 +46,7 @@ class AttemptRun:
         self.msg = msg  # the latest delivery of the submission (acks go to it)
         self.gpus = gpus
         self.attempt = 0
+        self.output_dir = Path(ex.cfg.work_dir).resolve() / job_id
         self.lease: Lease | None = None
         self.child: runner.Child | None = None
         self.cancel_by: str | None = None
@@ -108,6 +109,7 @@ class AttemptRun:
         cfg = self.ex.cfg
         output_dir = Path(cfg.work_dir).resolve() / self.job_id / f"attempt-{attempt}"
         output_dir.mkdir(parents=True, exist_ok=True)
+        self.output_dir = output_dir
         command = runner.child_command(self.submitted.job_type, self.submitted.params, output_dir)
         self.budget = LogBudget(cfg.log_budget_bytes, cfg.log_budget_lines)
         self.batcher = LogBatcher(self._emit_lines, flush_interval=cfg.flush_interval,
@@ -122,6 +124,7 @@ class AttemptRun:
                 await self._settle(runner.Outcome("cancelled", "cancelled",
                                                   message="cancelled before it started"), [])
                 return
+            taken = await self._capsule()
             oom_before = runner.oom_kill_count()
             try:
                 self.child = await runner.Child.start(
@@ -137,7 +140,8 @@ class AttemptRun:
             log.info("job %s attempt %d: started pid %d on GPUs %s", self.job_id, attempt,
                      self.child.pid, self.gpus or "none")
             self.emit(ev.JobStarted(executor_id=self.ex.executor_id, pid=self.child.pid,
-                                    command=command, output_dir=str(output_dir), gpus=self.gpus))
+                                    command=command, output_dir=str(output_dir), gpus=self.gpus,
+                                    capsule=taken))
             self._tasks.append(asyncio.create_task(self._sample()))
             stop_reason = await self._wait_child()
             runtime = time.monotonic() - started
@@ -183,6 +187,16 @@ class AttemptRun:
             if self.child is not None and self.child.returncode is None:
                 await self.child.stop(0.5)
 
+    async def _capsule(self) -> ev.RunCapsule | None:
+        """The run capsule; a job still runs without one (the log says why)."""
+        names = [g.name for g in self.ex.nvml.inventory(self.gpus)] if self.gpus else []
+        try:
+            return await asyncio.to_thread(capsule.take, self.submitted.params, gpu_names=names,
+                                           versions=self.ex.versions)
+        except Exception as exc:
+            log.warning("job %s: no run capsule (%r)", self.job_id, exc)
+            return None
+
     async def _wait_child(self) -> str | None:
         """Wait for the child to exit, or stop it; the reason it was stopped, if it was."""
         waiter = asyncio.create_task(self.child.wait())
@@ -207,8 +221,13 @@ class AttemptRun:
         else:
             will_retry = outcome.status in ("failed", "lost") and retry_allowed(
                 self.submitted, outcome.cause, self.attempt)
+        try:
+            artifacts = await asyncio.to_thread(capsule.artifact_digests, self.output_dir)
+        except OSError as exc:
+            log.warning("job %s: could not digest its artifacts: %s", self.job_id, exc)
+            artifacts = {}
         seq = self.emit(ev.JobFinished(
-            status=outcome.status, cause=outcome.cause, exit_code=outcome.exit_code,
+            artifacts=artifacts, status=outcome.status, cause=outcome.cause, exit_code=outcome.exit_code,
             signal=outcome.signal, cancelled_by=self.cancel_by if outcome.status == "cancelled"
             else None, message=outcome.message,
             stderr_tail=[cut_line(t, TAIL_LINE_CAP) for t in tail[-STDERR_TAIL:]],

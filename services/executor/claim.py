@@ -143,6 +143,6 @@ class Claimer:
         lease = await self.leases.renew(lease, self.holder(attempt))
         self.outbox.emit(ev.JobClaimed(executor_id=self.executor_id, host=self.host,
                                        lease_revision=lease.revision, gpus=list(gpus),
-                                       redelivered=redelivered),
+                                       redelivered=redelivered or last > 0),
                          job_id=job_id, attempt=attempt)
         return Claimed(attempt, lease)

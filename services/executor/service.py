@@ -31,6 +31,7 @@ from services.executor.claim import Claimed, Claimer, last_of
 from services.executor import gpu_claim
 from services.executor.config import Config, slot_gpus
 from services.executor.lease import Attempts, Leases
+from services.executor import priority
 from services.executor.outbox import Outbox
 from services.executor.sampling import Nvml, host_sample, software_versions
 
@@ -232,7 +233,7 @@ class Executor:
                 await self._slot_freed.wait()
                 continue
             try:
-                msgs = await self.psub.fetch(1, timeout=self.cfg.fetch_wait)
+                msgs = await self.psub.fetch(priority.WINDOW, timeout=self.cfg.fetch_wait)
                 failing = False
             except nats.errors.TimeoutError:
                 continue
@@ -242,7 +243,10 @@ class Executor:
                     failing = True
                 await asyncio.sleep(0.5)
                 continue
-            for msg in msgs:
+            take, back = priority.split(msgs, self.running)
+            for msg in back:  # the others go back to the pool at once, for anyone to take
+                await self.settle(msg, "nak")
+            for msg in take:
                 if self.draining:
                     await self.settle(msg, "nak")
                     continue
@@ -258,6 +262,9 @@ class Executor:
             log.error("unreadable submission on %s (%s); terminating it", msg.subject, exc)
             await self.settle(msg, "term")
             return
+        if msg.headers and msg.headers.get(bus.IMPORTED):  # another lab's history: never run
+            await self.settle(msg, "ack")
+            return
         run = self.running.get(job_id)
         if run is not None:  # a redelivery of a job running here: acks go to the new delivery
             run.msg = msg
@@ -270,6 +277,7 @@ class Executor:
             return
         for s in taken:
             s.job_id = job_id
+        self.publisher.anchor(job_id, msg.data)  # our events of this job chain from its submission
         run = AttemptRun(self, job_id, env.event, msg, gpu_claim.gpus_of(taken, wanted))
         self.running[job_id] = run
         self._spawn(self._handle(run, taken), f"job-{job_id}")
@@ -279,9 +287,9 @@ class Executor:
             if await self.room.check():
                 await self.settle(run.msg, "nak", self.cfg.store_retry)
                 return
+            # not num_delivered: a submission handed back for priority is not a redelivery
             result = await self.claimer.claim(
-                run.job_id, run.submitted, gpus=run.gpus,
-                redelivered=(run.msg.metadata.num_delivered or 1) > 1,
+                run.job_id, run.submitted, gpus=run.gpus, redelivered=False,
                 rejection=admission.rejection(run.submitted, self.cfg.model_roots))
             if isinstance(result, Claimed):
                 log.info("job %s: claimed attempt %d (lease revision %d)", run.job_id,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 import nats.errors
 from nats.js.errors import APIError
@@ -45,6 +45,10 @@ from services.gateway.runtime import (SUBMIT_PRODUCER, Gateway, event_log, requi
 POOL_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
+RETRY_CAUSES = ("executor_lost", "oom", "exit_code", "signal", "timeout", "spawn_error")
+RetryCause = Literal[RETRY_CAUSES]
+
+
 class SubmitOptions(BaseModel):
     """The body of a submission: the job's parameters and how to run it."""
 
@@ -57,7 +61,12 @@ class SubmitOptions(BaseModel):
                                    description="experiment name that groups related jobs")
     max_runtime_s: float | None = Field(None, gt=0, le=30 * 86400,
                                         description="kill the job after this many seconds")
-    max_retries: int = Field(2, ge=0, le=20, description="automatic retries after a lost executor")
+    max_retries: int = Field(2, ge=0, le=20, description="automatic retries, for the causes in retry_on")
+    retry_on: list[RetryCause] = Field(
+        default_factory=lambda: ["executor_lost"], max_length=len(RETRY_CAUSES),
+        description="failure causes retried automatically: executor_lost (its executor died), oom "
+                    "(out of memory), exit_code / signal (an error in the job), timeout, spawn_error; "
+                    "each attempt records its cause")
 
 
 class Submitted(BaseModel):
@@ -95,7 +104,8 @@ def build_submission(gw: Gateway, principal: Principal, job_type: str, body: Any
     if not isinstance(body, dict):
         raise ParamsError(key, [FieldProblem(
             field="(body)", message="the body must be a JSON object",
-            allowed="object with params, pool, priority, experiment, max_runtime_s, max_retries")])
+            allowed="object with params, pool, priority, experiment, max_runtime_s, max_retries, "
+                    "retry_on")])
     try:
         opts = SubmitOptions.model_validate(body)
     except ValidationError as exc:
@@ -105,11 +115,11 @@ def build_submission(gw: Gateway, principal: Principal, job_type: str, body: Any
     return ev.JobSubmitted(job_type=key, params=params, pool=opts.pool, priority=opts.priority,
                            submitted_by=principal.name, idempotency_key=idempotency_key,
                            experiment=opts.experiment, max_runtime_s=opts.max_runtime_s,
-                           max_retries=opts.max_retries)
+                           max_retries=opts.max_retries, retry_on=list(dict.fromkeys(opts.retry_on)))
 
 
 _SAME = ("job_type", "params", "pool", "priority", "experiment", "max_runtime_s", "max_retries",
-         "parent_job_id")
+         "parent_job_id", "retry_on")
 
 
 def _same_request(a: ev.JobSubmitted, b: ev.JobSubmitted) -> bool:

@@ -40,6 +40,7 @@ class Item:
     seq: int
     stream_ts: float
     env: ev.Envelope
+    data: bytes = b""  # the stored bytes (the hash chain digests them)
 
 
 class DeadLetters:
@@ -97,5 +98,5 @@ def decode(raws: list[Raw], dead: DeadLetters) -> list[Item]:
             dead.add(raw, "invalid", f"{ev.type_name(env.event)} without a job id",
                      ev.type_name(env.event), env.v)
             continue
-        items.append(Item(raw.seq, raw.stream_ts, env))
+        items.append(Item(raw.seq, raw.stream_ts, env, raw.data))
     return items

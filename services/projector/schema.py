@@ -20,7 +20,7 @@ from typing import Any, Iterable
 import duckdb
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: jobs.chain, jobs.chain_break_seq, job_chains
 
 _ARROW = {
     "VARCHAR": pa.string(),
@@ -96,7 +96,13 @@ JOBS = _t(
     "cancel_requested_by VARCHAR", "cancel_requested_at DOUBLE", "cancel_reason VARCHAR",
     "archived BOOLEAN", "archived_by VARCHAR", "archived_at DOUBLE",
     "submit_seq BIGINT", "last_seq BIGINT", "updated_at DOUBLE",
+    "chain VARCHAR", "chain_break_seq BIGINT",
 )
+
+CHAINS = _t("job_chains", "per job: its hash chain as checked so far (services/chain.py); "
+            "jobs.chain shows the status", "job_id VARCHAR", "status VARCHAR", "chained BIGINT",
+            "anchor VARCHAR", "heads VARCHAR", "sealed_at BIGINT", "break_seq BIGINT",
+            "break_event VARCHAR", "problem VARCHAR")
 
 ATTEMPTS = _t(
     "attempts", "one row per (job, attempt): who ran it and how it ended",
@@ -172,7 +178,7 @@ EXECUTORS = _t("executors", "one row per executor; online/stale/offline is compu
 
 TABLES: tuple[Table, ...] = (STATE, EVENTS, DUPLICATES, DEAD_LETTERS, JOBS, ATTEMPTS,
                              AUDIT, MODEL_USES, LOGS, LOG_MARKS, METRICS, GPU_SAMPLES, GPU_MINUTES,
-                             ARTIFACTS, MODELS, RESULTS, EXECUTORS)
+                             ARTIFACTS, MODELS, RESULTS, EXECUTORS, CHAINS)
 BY_NAME = {t.name: t for t in TABLES}
 
 

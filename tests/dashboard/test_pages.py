@@ -95,6 +95,8 @@ def test_job_monitor_lists_jobs_and_opens_one_with_its_actions(lab, experiment):
     assert list(table["status"]) == ["running", "failed (exit_code)"]
     assert set(table["executor"]) == {lab.executor.executor_id}
     assert any(m.value.startswith(f"#### {held}") for m in at.markdown)
+    assert any("history verified" in c.value for c in at.caption)  # its hash chain holds
+    assert any(c.value.startswith("run capsule (attempt 1)") for c in at.code)
     cancel = next(b for b in at.button if b.label == "Cancel")
     assert not cancel.disabled
     assert next(b for b in at.button if b.label == "Archive").disabled  # operators cannot archive

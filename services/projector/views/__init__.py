@@ -2,6 +2,6 @@
 inside the batch's transaction in the order of ``ORDER`` (jobs first: the others read the
 job states it writes)."""
 
-from services.projector.views import artifacts, executors, jobs, logs, telemetry
+from services.projector.views import artifacts, chains, executors, jobs, logs, telemetry
 
-ORDER = (jobs, logs, telemetry, artifacts, executors)
+ORDER = (jobs, chains, logs, telemetry, artifacts, executors)

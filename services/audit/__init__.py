@@ -1,0 +1,1 @@
+"""Operator commands over the event log itself: verify chains, export, import, rerun, diff."""
