@@ -39,7 +39,8 @@ def start_replica(stack: Stack, name: str) -> subprocess.Popen:
     log = open(stack.root / f"projector-{name}.log", "ab")
     return subprocess.Popen(
         [sys.executable, "-m", "services.cli", "projector", "--nats", stack.nats.url,
-         "--db", str(stack.root / f"{name}.duckdb"), "--name", name], cwd=ROOT, env=child_env(),
+         "--db", str(stack.root / f"{name}.duckdb"), "--name", name], cwd=ROOT,
+        env=child_env("projector"),
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
