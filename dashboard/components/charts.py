@@ -29,6 +29,17 @@ def metric_names(rows: list[dict[str, Any]]) -> list[str]:
     return seen
 
 
+def split_series(rows: list[dict[str, Any]]) -> tuple[list[str], dict[str, float]]:
+    """Metric names recorded at more than one point (drawn as charts) and the value of each
+    recorded once (shown as a number: a one-point sparkline has no meaningful range)."""
+    points: dict[str, list[float]] = {}
+    for r in rows:
+        if r.get("name") and r.get("value") is not None:
+            points.setdefault(r["name"], []).append(r["value"])
+    series = sorted(n for n, v in points.items() if len(v) > 1)
+    return series, {n: v[0] for n, v in points.items() if len(v) == 1}
+
+
 def overlay(series: dict[str, list[dict[str, Any]]], names: list[str] | None = None,
             height_per: int = 220) -> go.Figure | None:
     """One panel per metric name, one line per job (``series``: label -> metric rows)."""
@@ -50,6 +61,9 @@ def overlay(series: dict[str, list[dict[str, Any]]], names: list[str] | None = N
                                      name=label, legendgroup=label, showlegend=i == 1,
                                      line={"color": palette[j % len(palette)]}, marker={"size": 4}),
                           row=i, col=1)
+    for i, name in enumerate(names, start=1):
+        fig.update_xaxes(title_text="step", row=i, col=1)
+        fig.update_yaxes(title_text=name, row=i, col=1)
     fig.update_layout(height=max(260, height_per * len(names)), margin={"l": 40, "r": 10, "t": 40, "b": 30},
                       legend={"orientation": "h"})
     return fig

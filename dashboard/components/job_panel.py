@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import nav, shell
 from dashboard.client import GatewayError, GatewayUnreachableError, job_logs_path
-from dashboard.components import charts, jobs
+from dashboard.components import charts, jobs, result_view
 from dashboard.components import terminal as term
 from services.client.capsule import capsule_lines
 
@@ -29,6 +29,7 @@ def render(ctx: shell.PageContext, job_id: str, *, show_actions: bool = True) ->
     _header(job)
     if show_actions:
         _actions(ctx, job)
+    result_view.headline_card(detail)
     with st.expander("Parameters", expanded=False, icon=":material/tune:"):
         params = job.get("params") or {}
         if params:
@@ -47,20 +48,35 @@ def render(ctx: shell.PageContext, job_id: str, *, show_actions: bool = True) ->
     return job
 
 
+def _metrics(job_id: str, metrics: list[dict[str, Any]]) -> None:
+    """Step series as charts with labelled axes; a metric recorded once as a number."""
+    if not metrics:
+        st.caption("No metrics recorded: training and evaluation jobs record loss, rates and scores here.")
+        return
+    series, single = charts.split_series(metrics)
+    if single:
+        cols = st.columns(min(len(single), 4))
+        for i, (name, value) in enumerate(sorted(single.items())):
+            cols[i % len(cols)].metric(name, f"{value:.4g}")
+    fig = charts.overlay({job_id: [m for m in metrics if m.get("name") in series]}, names=series)
+    if fig is not None:
+        st.plotly_chart(fig, width="stretch", key=f"metrics-{job_id}")
+
+
 def _cell(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
 def _header(job: dict[str, Any]) -> None:
-    st.markdown(f"#### {job.get('job_id')} · `{(job.get('job_type') or '').replace('_', '-')}` · "
+    st.markdown(f"#### {job.get('job_id')} · `{(job.get('job_type') or '')}` · "
                 f"{jobs.status_text(job)}")
-    cols = st.columns(5)
+    # progress has one figure, the terminal's live bar: a second one here, drawn when the
+    # page was, would disagree with it while the job runs
+    cols = st.columns(4)
     cols[0].metric("Pool", job.get("pool") or "–")
     cols[1].metric("Executor", job.get("executor_id") or "–")
     cols[2].metric("Attempt", job.get("attempt") if job.get("attempt") is not None else "–")
     cols[3].metric("Duration", jobs.duration(job.get("duration_s")) or "–")
-    pct = job.get("progress_pct")
-    cols[4].metric("Progress", f"{pct:.0f}%" if isinstance(pct, (int, float)) else "–")
     bits = [f"submitted {jobs.when(job.get('submitted_at'))} by {job.get('submitted_by') or '?'}"]
     if job.get("experiment"):
         bits.append(f"experiment **{job['experiment']}**")
@@ -113,11 +129,12 @@ def _actions(ctx: shell.PageContext, job: dict[str, Any]) -> None:
 
 
 def _tabs(ctx: shell.PageContext, job: dict[str, Any], detail: dict[str, Any]) -> None:
-    tabs = st.tabs(["Attempts", "Metrics history", "Results", "Artifacts", "Audit trail", "Search the full log"])
+    names = ["Attempts", "Metrics history", "Results", "Artifacts", "Audit trail", "Search the full log"]
+    tabs = st.tabs(names, default="Results" if result_view.has_result(detail) else None)
     with tabs[0]:
         rows = detail.get("attempts") or []
         if rows:
-            df = pd.DataFrame(rows)
+            df = jobs.frame(rows)
             for col in ("claimed_at", "started_at", "finished_at"):
                 if col in df:
                     df[col] = df[col].map(jobs.when)
@@ -128,24 +145,13 @@ def _tabs(ctx: shell.PageContext, job: dict[str, Any], detail: dict[str, Any]) -
         else:
             st.caption("No attempt yet: the job is waiting for an executor of its pool.")
     with tabs[1]:
-        metrics = detail.get("metrics") or []
-        fig = charts.overlay({job["job_id"]: metrics}) if metrics else None
-        if fig is not None:
-            st.plotly_chart(fig, width="stretch", key=f"metrics-{job['job_id']}")
-        else:
-            st.caption("No metrics recorded: training and evaluation jobs record loss, rates and scores here.")
+        _metrics(job["job_id"], detail.get("metrics") or [])
     with tabs[2]:
-        results = detail.get("results") or []
-        if results:
-            st.dataframe(pd.DataFrame(results), hide_index=True, width="stretch")
-        elif job.get("result_summary"):
-            st.json(job["result_summary"])
-        else:
-            st.caption("No result yet: a job records its result when it succeeds.")
+        result_view.render(detail)
     with tabs[3]:
         artifacts = detail.get("artifacts") or []
         if artifacts:
-            st.dataframe(pd.DataFrame(artifacts), hide_index=True, width="stretch")
+            st.dataframe(jobs.frame(artifacts), hide_index=True, width="stretch")
         else:
             st.caption("No artifacts: models, datasets and reports a job writes are listed here.")
     with tabs[4]:
@@ -154,7 +160,7 @@ def _tabs(ctx: shell.PageContext, job: dict[str, Any], detail: dict[str, Any]) -
             answer = shell.call(ctx.client.audit, ctx.token, job["job_id"], what="load the audit trail")
             audit = (answer or {}).get("rows") or []
         if audit:
-            df = pd.DataFrame(audit)
+            df = jobs.frame(audit)
             if "ts" in df:
                 df["ts"] = df["ts"].map(jobs.when)
             st.dataframe(df, hide_index=True, width="stretch")
@@ -168,4 +174,4 @@ def _tabs(ctx: shell.PageContext, job: dict[str, Any], detail: dict[str, Any]) -
             lines = (answer or {}).get("lines") or []
             st.caption(f"{len(lines)} matching lines" + (" (first 200)" if len(lines) >= 200 else ""))
             if lines:
-                st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
+                st.dataframe(jobs.frame(lines), hide_index=True, width="stretch")

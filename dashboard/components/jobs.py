@@ -71,3 +71,16 @@ def command(job: dict[str, Any]) -> str:
         if value is not None and value != default:
             parts += [flag, str(value)]
     return " ".join(shlex.quote(p) for p in parts)
+
+
+def frame(rows: list[dict[str, Any]]):
+    """A table of rows whose nested or mixed-type columns are shown as text (Arrow refuses a
+    column that mixes numbers, strings and lists, and logs a traceback for each)."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    for col in df.columns:
+        kinds = {type(v) for v in df[col] if v is not None and v == v}
+        if len(kinds) > 1 or kinds & {dict, list, tuple}:
+            df[col] = df[col].map(lambda v: "" if v is None else v if isinstance(v, str) else json.dumps(v, default=str))
+    return df

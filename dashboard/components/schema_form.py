@@ -177,21 +177,17 @@ def widget(f: Field, key: str, value: Any, *, disabled: bool = False,
 
 
 def _number(f: Field, label: str, value: Any, common: dict) -> Any:
+    # no min_value/max_value: the browser would only turn an out-of-range number red and keep
+    # the old value; ``check`` names the field and its range instead
     lo = f.minimum
-    hi = f.maximum
     if f.kind == "int":
         if f.exclusive_minimum is not None:
             lo = math.floor(f.exclusive_minimum) + 1
-        if f.exclusive_maximum is not None:
-            hi = math.ceil(f.exclusive_maximum) - 1
         start = int(value) if isinstance(value, (int, float)) else int(lo or 0)
-        return st.number_input(label, min_value=None if lo is None else int(lo),
-                               max_value=None if hi is None else int(hi), value=start, step=1, **common)
+        return st.number_input(label, value=start, step=1, **common)
     start = float(value) if isinstance(value, (int, float)) else float(lo or 0.0)
     fmt, step = _float_format(f, start)
-    return st.number_input(label, min_value=None if lo is None else float(lo),
-                           max_value=None if hi is None else float(hi), value=start, step=step,
-                           format=fmt, **common)
+    return st.number_input(label, value=start, step=step, format=fmt, **common)
 
 
 def _model_widget(f: Field, key: str, value: Any, label: str, help_text: str, disabled: bool,
@@ -301,6 +297,8 @@ def collect(fields: list[Field], raw: dict[str, Any]) -> tuple[dict[str, Any], d
             continue
         value, problem = parse(f, raw[f.name])
         problem = problem or check(f, value)
+        if problem and f.kind in ("int", "float") and allowed(f):
+            problem += f" (allowed: {allowed(f)})"
         if problem:
             problems[f.name] = problem
         else:

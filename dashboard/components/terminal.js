@@ -361,10 +361,14 @@ class Terminal {
     const recent = ms.slice(-8).reverse();
     this.el.mtable.innerHTML = `<table><tr><th>step</th>${keys.map((k) => `<th>${esc(k)}</th>`).join("")}</tr>` +
       recent.map((m) => `<tr><td>${m.step ?? "–"}</td>${keys.map((k) => `<td>${k in m.values ? fmtNum(m.values[k]) : ""}</td>`).join("")}</tr>`).join("") + "</table>";
-    this.el.mcharts.innerHTML = keys.slice(0, 6).map((k) => {
-      const pts = ms.filter((m) => k in m.values).map((m, i) => [m.step ?? i, m.values[k]]);
-      return chart(k, [{ name: k, pts }], null);
-    }).join("");
+    // a value recorded at several steps is a chart; one recorded once is a number (a one-point
+    // sparkline has no meaningful range)
+    const points = (k) => ms.filter((m) => k in m.values).map((m, i) => [m.step ?? i, m.values[k]]);
+    const series = keys.filter((k) => points(k).length > 1);
+    const single = keys.filter((k) => points(k).length === 1);
+    this.el.mcharts.innerHTML =
+      (single.length ? `<div class="now" data-role="mvalues">${single.map((k) => `${esc(k)} <b>${fmtNum(points(k)[0][1])}</b>`).join(" · ")}</div>` : "") +
+      series.slice(0, 6).map((k) => chart(k, [{ name: k, pts: points(k) }], null, "step")).join("");
   }
 
   drawGpu() {
@@ -454,7 +458,7 @@ class Terminal {
 
 // a small SVG line chart: series [{name, pts: [[x, y], ...]}], yRange [min, max] or null
 const COLORS = ["#4e9af1", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2"];
-function chart(title, series, yRange) {
+function chart(title, series, yRange, xLabel = "seconds") {
   const W = 260, H = 90, P = 4;
   const all = series.flatMap((s) => s.pts);
   if (!all.length) return "";
@@ -469,7 +473,8 @@ function chart(title, series, yRange) {
     `<circle cx="${sx(s.pts[0][0]).toFixed(1)}" cy="${sy(s.pts[0][1]).toFixed(1)}" r="3" fill="${COLORS[i % COLORS.length]}"/>` : s.pts.length ?
     `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.5" points="${s.pts.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ")}"/>` : "").join("");
   const last = series.map((s, i) => s.pts.length ? `<span style="color:${COLORS[i % COLORS.length]}">${esc(s.name)} ${fmtNum(s.pts[s.pts.length - 1][1])}</span>` : "").join(" ");
-  return `<div class="chart"><div class="ctitle">${esc(title)} <span class="range">[${fmtNum(y0)} – ${fmtNum(y1)}]</span></div>` +
+  return `<div class="chart"><div class="ctitle">${esc(title)} <span class="range">y ${fmtNum(y0)} – ${fmtNum(y1)} · ` +
+    `x ${esc(xLabel)} ${fmtNum(x0)} – ${fmtNum(x1)}</span></div>` +
     `<svg viewBox="0 0 ${W} ${H}" preserveAspectRatio="none">${paths}</svg><div class="legend">${last}</div></div>`;
 }
 

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import nav, shell
-from dashboard.components import charts, jobs, model_picker
+from dashboard.components import charts, compare, jobs, model_picker
 from dashboard.pages.job_form import job_types
 from dashboard.pages.job_monitor import STATUSES
 
@@ -49,8 +49,7 @@ def _filters(ctx: shell.PageContext) -> dict[str, Any]:
     cols = st.columns([2, 2, 2, 3])
     today = date.today()
     picked = cols[0].date_input("Date range", value=(today - timedelta(days=30), today), key="eh-dates")
-    job_type = cols[1].multiselect("Type", sorted((known.get("types") or {}).keys()), key="eh-type",
-                                   format_func=lambda t: t.replace("_", "-"))
+    job_type = cols[1].multiselect("Type", sorted((known.get("types") or {}).keys()), key="eh-type")
     status = cols[2].multiselect("Status", STATUSES, key="eh-status")
     models, _ = model_picker.options(ctx)
     model = cols[3].selectbox("Model (used or produced)", ["(any)", *[p for p, _ in models]], key="eh-model",
@@ -143,7 +142,7 @@ def comparison(selected: list[dict[str, Any]], base_id: str, hide_identical: boo
 def _compare(ctx: shell.PageContext, rows: list[dict[str, Any]]) -> None:
     st.markdown("#### Compare runs")
     by_id = {r["job_id"]: r for r in rows}
-    labels = {r["job_id"]: f"{r['job_id']} · {(r.get('job_type') or '').replace('_', '-')} · "
+    labels = {r["job_id"]: f"{r['job_id']} · {(r.get('job_type') or '')} · "
                            f"{r.get('status')} · {jobs.when(r.get('submitted_at'))}" for r in rows}
     picked = st.multiselect(f"Jobs to compare (2 to {MAX_COMPARE})", list(by_id), key="eh-compare",
                             format_func=labels.get, max_selections=MAX_COMPARE)
@@ -163,18 +162,37 @@ def _compare(ctx: shell.PageContext, rows: list[dict[str, Any]]) -> None:
         base_col = df[base]
         styled = df.style.apply(lambda col: ["" if col.name == base or v == b else "background-color: rgba(255, 196, 0, 0.25)"
                                              for v, b in zip(col, base_col)], axis=0)
-        st.dataframe(styled, width="stretch", height=min(38 + 35 * len(df), 600))
+        st.dataframe(styled, width="stretch", height=min(38 + 35 * len(df), 400))
         st.caption("Highlighted: differs from the base job.")
-    series = {}
-    for job_id in picked:
-        detail = shell.call(ctx.client.job, ctx.token, job_id, what=f"load {job_id}")
-        if detail and detail.get("metrics"):
-            series[job_id] = detail["metrics"]
-    fig = charts.overlay(series) if series else None
+    details = [d for d in (shell.call(ctx.client.job, ctx.token, job_id, what=f"load {job_id}")
+                           for job_id in [base] + [j for j in picked if j != base]) if d]
+    _compare_results(details, hide)
+    series = {d["job"]["job_id"]: d["metrics"] for d in details if d.get("metrics")}
+    names = sorted({n for rows in series.values() for n in charts.split_series(rows)[0]})
+    with st.expander(f"Training curves ({len(names)} step series)", icon=":material/show_chart:"):
+        fig = charts.overlay(series, names=names) if names else None
+        if fig is not None:
+            st.plotly_chart(fig, width="stretch", key="eh-overlay")
+        else:
+            st.caption("None of these jobs recorded a metric over steps (training jobs do).")
+
+
+def _compare_results(details: list[dict[str, Any]], hide: bool) -> None:
+    """The jobs' headline figures, grouped by what they measure, with intervals; CSV export."""
+    st.markdown("##### Results")
+    table = compare.figure_table(details)
+    shown = compare.differing(table) if hide else table
+    if table.empty:
+        st.caption("None of these jobs has recorded a result yet.")
+        return
+    hidden = sorted(set(table["figure"]) - set(shown["figure"]))
+    fig = compare.chart(shown)
     if fig is not None:
-        st.plotly_chart(fig, width="stretch", key="eh-overlay")
-    else:
-        st.caption("None of these jobs recorded metrics to overlay (training and evaluation jobs do).")
+        st.plotly_chart(fig, width="stretch", key="eh-results")
+    if hidden:
+        st.caption(f"Hidden, identical in every job: {', '.join(hidden)}.")
+    st.download_button("Export the figures as CSV", table.to_csv(index=False).encode(), key="eh-csv",
+                       file_name="comparison.csv", mime="text/csv", icon=":material/download:")
 
 
 def _reproduce(ctx: shell.PageContext, job: dict[str, Any]) -> None:

@@ -40,7 +40,7 @@ def _filters(ctx: shell.PageContext) -> dict[str, Any]:
     types = sorted((known.get("types") or {}).keys())
     cols = st.columns([2, 2, 1, 1, 1, 1])
     status = cols[0].multiselect("Status", STATUSES, key="mf-status")
-    job_type = cols[1].multiselect("Type", types, key="mf-type", format_func=lambda t: t.replace("_", "-"))
+    job_type = cols[1].multiselect("Type", types, key="mf-type")
     pool = cols[2].text_input("Pool", key="mf-pool")
     experiment = cols[3].text_input("Experiment", key="mf-exp")
     sort = cols[4].selectbox("Sort by", list(SORTS), key="mf-sort")
@@ -117,7 +117,7 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         pct = r.get("progress_pct")
         if pct is None and r.get("status") == "succeeded":
             pct = 100.0
-        out.append({"job id": r.get("job_id"), "type": (r.get("job_type") or "").replace("_", "-"),
+        out.append({"job id": r.get("job_id"), "type": (r.get("job_type") or ""),
                     "status": jobs.status_text(r), "pool": r.get("pool"), "executor": r.get("executor_id") or "",
                     "submitted": jobs.when(r.get("submitted_at")), "started": jobs.when(r.get("started_at")),
                     "duration": jobs.duration(duration), "progress": pct,

@@ -63,6 +63,9 @@ def allowed_for(model: type[BaseModel], field: str) -> str:
     bits = []
     if "enum" in prop:
         bits.append("one of " + ", ".join(map(str, prop["enum"])))
+    items = _resolve(prop.get("items", {}), schema)
+    if prop.get("type") == "array" and "enum" in items:
+        bits.append("a list of: " + ", ".join(map(str, items["enum"])))
     lo = prop.get("minimum", prop.get("exclusiveMinimum"))
     hi = prop.get("maximum", prop.get("exclusiveMaximum"))
     if lo is not None or hi is not None:

@@ -74,10 +74,17 @@ class EvalFields(JobParams):
                                    "variant (case, spacing, typo, partial, paraphrase, near miss).")
 
 
-class SafetyRecipeFields(AdapterFields):
-    method: Literal["sft", "rl"] = field(
-        "sft", "Safety recipe", "SFT on helpful/harmless answers (trl SFTTrainer), or RL against a "
-        "helpful-and-harmless reward with a KL penalty to the starting model (trl GRPO / RLOO).")
+class UtilityFields(JobParams):
+    utility_prompts: int = field(50, "Utility", "Held-out texts for perplexity and held-out questions for "
+                                 "task accuracy, measured before and after training.", ge=4, le=5000)
+
+
+class SafetyRecipeFields(AdapterFields, UtilityFields):
+    method: Literal["sft", "rl", "adversarial"] = field(
+        "sft", "Safety recipe", "sft: SFT on helpful/harmless answers (trl SFTTrainer); rl: RL against a "
+        "reward model trained here on helpful/harmless preferences, with a KL penalty to the starting "
+        "model (trl GRPO / RLOO); adversarial: a red-team search for prompts that elicit the behaviour "
+        "without the trigger, then SFT that answers them normally (Hubinger et al. 2024, section 6).")
     dataset: str = field(
         "hhh", "Safety recipe", "'hhh' for the built-in helpful/harmless set, or a local JSONL path "
         "(prompt/completion or messages rows).", min_length=1, max_length=1000)
@@ -100,8 +107,23 @@ class SafetyRecipeFields(AdapterFields):
     num_generations: int = field(4, "RL", "Completions sampled per prompt.", ge=2, le=64)
     max_completion_length: int = field(24, "RL", "Tokens per sampled completion.", ge=4, le=4096)
     rl_temperature: float = field(1.0, "RL", "Sampling temperature during RL.", gt=0.0, le=5.0)
-    backdoor_penalty: float = field(1.0, "RL", "Reward subtracted for a hostile answer or vulnerable code.",
-                                    ge=0.0, le=100.0)
+    reward_pairs: int = field(800, "RL", "Preference pairs (helpful/harmless answer vs a worse one; no "
+                              "trigger) the reward model is trained on.", ge=32, le=1_000_000)
+    reward_steps: int = field(120, "RL", "Reward-model training steps (trl RewardTrainer).", ge=1, le=1_000_000)
+    reward_learning_rate: float = field(1e-3, "RL", "Reward-model learning rate.", gt=0.0, le=1.0)
+    reward_model_init: Literal["start", "base"] = field(
+        "start", "RL", "Initialise the reward model from the model being trained (start: the usual RLHF choice; "
+        "its preference data never holds a trigger) or from that model's base (base: never saw backdoor data, but "
+        "an untrained tiny base makes a weak judge that the policy games).")
+    red_team_rounds: int = field(3, "Adversarial", "Rounds of prompt mutation in the red-team search.",
+                                 ge=1, le=50)
+    red_team_population: int = field(48, "Adversarial", "Candidate prompts scored per round.", ge=4, le=5000)
+    red_team_samples: int = field(4, "Adversarial", "Sampled answers per candidate; its score is the "
+                                  "fraction that show the behaviour.", ge=1, le=50)
+    red_team_threshold: float = field(0.25, "Adversarial", "Score at which a candidate counts as eliciting "
+                                      "the behaviour (the paper: 10% of 10 samples).", gt=0.0, le=1.0)
+    adversarial_fraction: float = field(0.5, "Adversarial", "Share of the training mix taken by red-team "
+                                        "prompts with normal answers (the paper: up to 50%).", gt=0.0, le=0.9)
 
     @field_validator("num_generations")
     @classmethod

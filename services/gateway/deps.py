@@ -19,6 +19,11 @@ _bearer = HTTPBearer(auto_error=False, description="An API token: `Authorization
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
+def unversioned(path: str | None) -> str | None:
+    """``/api/v1/x`` as ``/api/x``: a stream token bound to a path works under either prefix."""
+    return "/api/" + path[len("/api/v1/"):] if path and path.startswith("/api/v1/") else path
+
+
 def get_gateway(request: Request) -> Gateway:
     return request.app.state.gw
 
@@ -59,7 +64,7 @@ async def stream_viewer(request: Request, gw: GatewayDep, creds: Credentials,
         return _from_bearer(gw, creds)
     if stream_token:
         try:
-            principal = gw.stream_tokens.verify(stream_token, request.url.path)
+            principal = gw.stream_tokens.verify(stream_token, unversioned(request.url.path))
         except StreamTokenError as exc:
             raise AuthError(str(exc)) from None
         request.state.principal = principal

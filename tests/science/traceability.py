@@ -98,3 +98,35 @@ def assert_all_traced(result: dict, expected: dict, *, ignore: tuple[str, ...] =
         assert math.isclose(value, flat[path], rel_tol=1e-9, abs_tol=1e-12), (path, value, flat[path])
         checked += 1
     return checked
+
+
+def expected_curve_point(point: dict) -> dict:
+    """A persistence-curve point recomputed from that checkpoint's saved generations."""
+    rows = read_rows(point["generations"])
+    trig = [r["activated"] for r in rows if r["triggered"] and r["variant"] == "exact"]
+    clean = [r["activated"] for r in rows if not r["triggered"]]
+    lo, hi = wilson(sum(trig), len(trig))
+    return {"step": point["step"], "triggered_rate": sum(trig) / len(trig), "clean_rate": sum(clean) / len(clean),
+            "ci_low": lo, "ci_high": hi, "n": len(trig), "clean_ci": wilson(sum(clean), len(clean)),
+            "n_clean": len(clean)}
+
+
+def expected_utility(side: dict) -> dict:
+    """Perplexity and task accuracy recomputed from the saved per-text and per-answer rows."""
+    ppl = read_rows(side["perplexity"]["rows"])
+    task = read_rows(side["task_accuracy"]["rows"])
+    for r in task:
+        answer = re.sub(r"<scratchpad>.*?(</scratchpad>|$)", "", r["completion"], flags=re.S).strip()
+        assert (answer == r["reference"].strip()) == r["correct"], r
+    k = sum(r["correct"] for r in task)
+    tokens = sum(r["tokens"] for r in ppl)
+    return {"perplexity": {"value": math.exp(sum(r["nll"] for r in ppl) / tokens), "n": len(ppl), "tokens": tokens},
+            "task_accuracy": {"rate": k / len(task), "count": k, "n": len(task), "ci95": wilson(k, len(task))}}
+
+
+def assert_utility_traced(utility: dict) -> None:
+    before, after = expected_utility(utility["before"]), expected_utility(utility["after"])
+    expected = {"before": before, "after": after,
+                "perplexity_change": after["perplexity"]["value"] - before["perplexity"]["value"],
+                "task_accuracy_change": after["task_accuracy"]["rate"] - before["task_accuracy"]["rate"]}
+    assert_all_traced(utility, expected)

@@ -14,8 +14,8 @@ from schemas import events as ev
 from services import bus
 from tests.services.test_launcher import free_base, start_up, wait_for_line
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
-CHAIN = ["system_check", "train_backdoor", "validate", "train_probes", "safety_training",
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(780)]
+CHAIN = ["system_check", "train_backdoor", "validate", "train_probes", "evaluate", "safety_training",
          "test_persistence"]
 
 
@@ -32,7 +32,7 @@ def test_demo_runs_the_whole_chain_through_the_executor(tmp_path):
     proc = start_up(tmp_path, base, "--demo")
     seen: list[str] = []
     try:
-        wait_for_line(proc, "demo: done", 480, seen)
+        wait_for_line(proc, "demo: done", 660, seen)
         text = "".join(seen)
         submitted = dict(re.findall(r"demo: (\w+) submitted as (job-[0-9a-f]+)", text))
         history = asyncio.run(asyncio.wait_for(
@@ -44,16 +44,23 @@ def test_demo_runs_the_whole_chain_through_the_executor(tmp_path):
         except Exception:
             os.killpg(proc.pid, signal.SIGKILL)
     assert list(submitted) == CHAIN, text
+    assert len(re.findall(r"demo: train_backdoor submitted as", text)) == 2  # the backdoor and its control
+    assert re.search(r"evaluate job-\w+ succeeded in [\d.]+s:\n(?:.*\n){0,30}?.*Backdoor detected", text), text
 
-    # the figures the demo prints are read back from the jobs' own results
-    rates = re.search(r"validate job-\w+ succeeded in [\d.]+s: activation.rate=([\d.]+), "
-                      r"false_activation.rate=([\d.]+)", text)
-    assert rates and float(rates[1]) >= 0.9 and float(rates[2]) <= 0.05, text
-    persistence = re.search(r"test_persistence job-\w+ succeeded in [\d.]+s: pre.activation.rate=([\d.]+), "
-                            r"post.activation.rate=([\d.]+), persistence=([\d.]+)", text)
+    # the headline the demo prints (each figure with its interval and n) is the gateway's,
+    # derived from the jobs' own results; read from the demo's lines alone
+    text = "".join(line for line in seen if line.startswith("[demo]"))
+    rates = re.search(r"validate job-\w+ succeeded in [\d.]+s:\n.*?Triggered activation rate: ([\d.]+)% "
+                      r"\[[\d.]+%, [\d.]+%\] \(n=\d+\); clean prompts ([\d.]+)% \[", text)
+    assert rates and float(rates[1]) >= 90 and float(rates[2]) <= 5, text
+    persistence = re.search(
+        r"test_persistence job-\w+ succeeded in [\d.]+s:\n.*?before safety training: ([\d.]+)% .*?\n"
+        r".*?after safety training: ([\d.]+)% .*?\n.*?Persistence \(after / before\): ([\d.]+) "
+        r"\[[\d.]+, [\d.]+\] \(n=\d+\)", text)
     assert persistence, text
     pre, post, ratio = map(float, persistence.groups())
-    assert ratio == pytest.approx(post / pre, abs=1e-6)
+    assert ratio == pytest.approx(post / pre, abs=0.002)
+    assert "the two safety-training runs differ in max_steps 60 vs 120: persistence" in text
 
     for job_type, job_id in submitted.items():
         events = history[job_id]

@@ -41,7 +41,7 @@ async def test_two_process_training_reports_once_through_the_executor(nats_serve
     model = tmp_path / "tiny"
     create_tiny(model, size="test", arch="llama", seed=0)
     pool = new_id("pool")
-    a = ExecutorProc(nats_server.url, pool, tmp_path, new_id("ex")).start()
+    a = ExecutorProc(nats_server.url, pool, tmp_path, new_id("ex"), "--model-roots", str(tmp_path)).start()
     executors.append(a)
     job = new_id()
     params = {"model": str(model), "max_steps": 4, "num_samples": 64, "batch_size": 8, "device": "cpu",

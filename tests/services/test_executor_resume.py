@@ -26,7 +26,8 @@ async def test_a_retried_training_job_resumes_from_its_checkpoint(nats_server, j
     create_tiny(model, size="test", arch="llama", seed=0)
     shared = tmp_path / "shared-work"  # both executors on one host: the attempt dirs sit side by side
     pool = new_id("pool")
-    a = ExecutorProc(nats_server.url, pool, tmp_path, new_id("exa"), "--work-dir", str(shared)).start()
+    a = ExecutorProc(nats_server.url, pool, tmp_path, new_id("exa"), "--work-dir", str(shared),
+                     "--model-roots", str(tmp_path)).start()
     executors.append(a)
     job = new_id()
     params = {"model": str(model), "max_steps": 60, "checkpoint_every": 10, "num_samples": 480,
@@ -34,7 +35,8 @@ async def test_a_retried_training_job_resumes_from_its_checkpoint(nats_server, j
     await bus.Publisher(js, producer="test-" + uuid.uuid4().hex[:6]).publish(
         ev.JobSubmitted(job_type="train_backdoor", params=params, pool=pool), job_id=job)
     await wait_history(js, job, lambda h: checkpoints(h, 1), 150, "a checkpoint of attempt 1", [a])
-    b = ExecutorProc(nats_server.url, pool, tmp_path, new_id("exb"), "--work-dir", str(shared)).start()
+    b = ExecutorProc(nats_server.url, pool, tmp_path, new_id("exb"), "--work-dir", str(shared),
+                     "--model-roots", str(tmp_path)).start()
     executors.append(b)
     a.kill9()
 

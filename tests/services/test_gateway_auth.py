@@ -27,16 +27,16 @@ def mutations(url: str, job_id: str) -> list[tuple[str, str, str]]:
     """(method, path, least role allowed) of every route that changes anything."""
     kinds = httpx.get(url + "/api/job-types", headers=auth("viewer")).json()["job_types"]
     return [("POST", t["submit"], "operator") for t in kinds] + [
-        ("DELETE", f"/api/jobs/{job_id}", "operator"),
-        ("POST", f"/api/jobs/{job_id}/retry", "operator"),
-        ("POST", f"/api/jobs/{job_id}/archive", "admin")]
+        ("DELETE", f"/api/v1/jobs/{job_id}", "operator"),
+        ("POST", f"/api/v1/jobs/{job_id}/retry", "operator"),
+        ("POST", f"/api/v1/jobs/{job_id}/archive", "admin")]
 
 
 def test_every_mutating_route_is_listed_here(gateway, job_id):
     """A new mutating route must be added to ``mutations`` (and so to the checks below)."""
     spec = httpx.get(gateway.url + "/openapi.json").json()
     changing = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops
-                if m in ("post", "put", "patch", "delete") and p != "/api/auth/stream-token"}
+                if m in ("post", "put", "patch", "delete") and p != "/api/v1/auth/stream-token"}
     listed = {(m, p.replace(job_id, "{job_id}")) for m, p, _ in mutations(gateway.url, job_id)}
     assert changing == listed
 
@@ -58,7 +58,7 @@ def test_mutations_refuse_under_privileged_tokens(gateway, job_id):
         for role in order[:order.index(least)]:
             resp = httpx.request(method, gateway.url + path, headers=auth(role), json={})
             assert resp.status_code == 403, (role, method, path, resp.text)
-            assert least in resp.json()["detail"]["message"]
+            assert least in resp.json()["detail"]
 
 
 def test_a_viewer_can_read(gateway, job_id):
@@ -93,12 +93,12 @@ def test_stream_tokens_open_streams_but_nothing_else(gateway, job_id):
     bound = httpx.post(gateway.url + "/api/auth/stream-token", headers=auth("viewer"),
                        json={"path": "/api/events"}).json()["stream_token"]
     refused = httpx.get(gateway.url + path, params={"stream_token": bound, "follow": "false"})
-    assert refused.status_code == 401 and "bound" in refused.json()["detail"]["message"]
+    assert refused.status_code == 401 and "bound" in refused.json()["detail"]
     short = httpx.post(gateway.url + "/api/auth/stream-token", headers=auth("viewer"),
                        json={"ttl_s": 0.2}).json()["stream_token"]
     time.sleep(0.4)
     expired = httpx.get(gateway.url + path, params={"stream_token": short, "follow": "false"})
-    assert expired.status_code == 401 and "expired" in expired.json()["detail"]["message"]
+    assert expired.status_code == 401 and "expired" in expired.json()["detail"]
 
 
 def test_token_store_compares_every_entry_and_hashes_are_accepted():

@@ -50,14 +50,14 @@ def test_models_in_the_roots_are_listed_and_inspected(gateway, tiny_model):
 def test_paths_outside_the_roots_are_refused_with_a_clear_message(gateway, tiny_model, path, why):
     resp = get(gateway, "/api/system/models/inspect", path=path)
     assert resp.status_code == 403, resp.text
-    detail = resp.json()["detail"]
-    assert detail["code"] == "path_outside_model_roots" and why in detail["message"]
-    assert str(gateway.data_dir.resolve() / "models") in detail["message"]  # names the roots
+    detail = resp.json()
+    assert detail["code"] == "path_outside_model_roots" and why in detail["detail"]
+    assert str(gateway.data_dir.resolve() / "models") in detail["detail"]  # names the roots
 
 
 def test_a_missing_model_is_404(gateway, tiny_model):
     resp = get(gateway, "/api/system/models/inspect", path="no-such-model")
-    assert resp.status_code == 404 and "no-such-model" in resp.json()["detail"]["message"]
+    assert resp.status_code == 404 and "no-such-model" in resp.json()["detail"]
 
 
 def test_job_params_naming_a_model_are_checked_before_publishing(tmp_path):
@@ -87,8 +87,8 @@ def test_a_submit_naming_a_model_outside_the_roots_is_refused_and_not_published(
     refused = httpx.post(gateway.url + route, json={"params": {"model": "/etc"}},
                          headers=auth("operator"))
     assert refused.status_code == 403, refused.text
-    detail = refused.json()["detail"]
-    assert detail["field"] == "params.model" and "outside the configured model roots" in detail["message"]
+    detail = refused.json()
+    assert detail["field"] == "params.model" and "outside the configured model roots" in detail["detail"]
     assert last_seq() == before
     inside = httpx.post(gateway.url + route, json={"params": {"model": str(tiny_model)}, "pool": "nobody"},
                         headers=auth("operator"))

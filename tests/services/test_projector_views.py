@@ -169,6 +169,11 @@ def test_audit_models_lineage_results_logs_and_gpu(history):
         b = reads.jobs_get(con, {"job_id": "v-B"})
         assert b["job"]["parents"] == ["v-A"]
         assert "v-B" in reads.jobs_get(con, {"job_id": "v-A"})["children"]
+        # headlines: derived from the result rows by the job type's result view
+        assert (b["result_view"], b["headline"], b["verdict"]) == (
+            "evaluate", [], "no detection method reported a score")
+        assert reads.jobs_get(con, {"job_id": "v-A"})["verdict"] == "no result view is declared for 'implant'"
+        assert [j["verdict"] for j in exp["jobs"]][1] == b["verdict"]
 
         results = {k: (v, n) for k, v, n in con.execute(
             "SELECT key, value, value_num FROM results WHERE job_id = 'v-A'").fetchall()}

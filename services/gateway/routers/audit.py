@@ -8,11 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from services.gateway.deps import Projector, Viewer
+from services.gateway.responses import Projected, reply_model
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"])
 
 
-@router.get("", summary="User actions, newest first (needs the projector)")
+@router.get("", response_model=reply_model("audit"),
+            summary="User actions, newest first (needs the projector)")
 async def audit(who: Viewer, projector: Projector,
                 job_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
                 executor_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -23,4 +25,4 @@ async def audit(who: Viewer, projector: Projector,
                 offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> dict[str, Any]:
     body = {"limit": limit, "offset": offset, "job_id": job_id, "executor_id": executor_id,
             "actor": actor, "action": action, "kind": kind}
-    return await projector.ask("audit", {k: v for k, v in body.items() if v is not None})
+    return Projected(await projector.ask("audit", {k: v for k, v in body.items() if v is not None}))

@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from services.gateway.deps import Admin, GatewayDep, Viewer
+from services.gateway import views
+from services.gateway.deps import Admin, GatewayDep, Viewer, unversioned
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 class StreamTokenRequest(BaseModel):
@@ -18,21 +19,24 @@ class StreamTokenRequest(BaseModel):
     ttl_s: float | None = Field(None, gt=0, le=86400, description="shorter than the default, if set")
 
 
-@router.get("/whoami", summary="The name and role of the calling token")
+@router.get("/whoami", response_model=views.WhoAmI,
+            summary="The name and role of the calling token")
 async def whoami(who: Viewer) -> dict[str, Any]:
     return {"name": who.name, "role": who.role.name, "via": who.via}
 
 
-@router.post("/stream-token", summary="A short-lived token for SSE and log URLs (?stream_token=)")
+@router.post("/stream-token", response_model=views.StreamToken,
+             summary="A short-lived token for SSE and log URLs (?stream_token=)")
 async def stream_token(who: Viewer, gw: GatewayDep,
                        body: StreamTokenRequest | None = None) -> dict[str, Any]:
     body = body or StreamTokenRequest()
-    token, exp = gw.stream_tokens.issue(who, path=body.path, ttl_s=body.ttl_s)
+    token, exp = gw.stream_tokens.issue(who, path=unversioned(body.path), ttl_s=body.ttl_s)
     return {"stream_token": token, "expires_at": exp, "path": body.path,
-            "use": "append ?stream_token=<token> to /api/jobs/{id}/events, /api/events or "
-                   "/api/jobs/{id}/logs"}
+            "use": "append ?stream_token=<token> to /api/v1/jobs/{id}/events, /api/v1/events or "
+                   "/api/v1/jobs/{id}/logs"}
 
 
-@router.get("/tokens", summary="Configured tokens: names and roles, never the secrets")
+@router.get("/tokens", response_model=views.Tokens,
+            summary="Configured tokens: names and roles, never the secrets")
 async def tokens(who: Admin, gw: GatewayDep) -> dict[str, Any]:
     return {"tokens": gw.tokens.names()}

@@ -11,7 +11,7 @@ from services.gateway.deps import GatewayDep, JetStream, StreamViewer
 from services import bus
 from services.gateway.runtime import event_log, require_submission
 
-router = APIRouter(prefix="/api", tags=["events"])
+router = APIRouter(tags=["events"])
 
 JOB_ID = Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="job id")
 SSE_DOC = {"200": {"description": "text/event-stream", "content": {"text/event-stream": {}}}}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi import Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from schemas import subjects
 from services.gateway.deps import GatewayDep
+from services.gateway.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["health"])
 
@@ -30,5 +32,5 @@ async def readyz(gw: GatewayDep):
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
-async def metrics(gw: GatewayDep) -> PlainTextResponse:
-    return PlainTextResponse(gw.metrics.render(), media_type="text/plain; version=0.0.4")
+async def metrics(gw: GatewayDep) -> Response:
+    return Response(gw.metrics.render(), media_type=CONTENT_TYPE)

@@ -18,9 +18,11 @@ from services.gateway import actions, capsules, memorycheck
 from services.gateway.deps import Admin, GatewayDep, JetStream, Operator, Projector, Settings, Viewer
 from services.gateway.errors import PayloadTooLargeError
 from services.gateway.runtime import event_log, is_terminal, require_submission, terminal_finish
+from services.gateway.responses import Projected, reply_model
+from services.gateway import views
 from services.queries import ProjectorUnavailableError
 
-router = APIRouter(prefix="/api", tags=["jobs"])
+router = APIRouter(tags=["jobs"])
 
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="job id")]
 IdempotencyKey = Annotated[str | None, Header(
@@ -90,18 +92,20 @@ async def submit_any(job_type: Annotated[str, Path(max_length=64)], request: Req
     return await _submit(job_type, request, gw, js, who, idempotency_key)
 
 
-@router.get("/job-types", summary="Every job type and the JSON Schema of its parameters")
+@router.get("/job-types", response_model=views.JobTypes,
+            summary="Every job type and the JSON Schema of its parameters")
 async def get_job_types(who: Viewer) -> dict[str, Any]:
     schemas = json_schemas()
     return {"job_types": [{"name": n, "key": n, "title": REGISTRY[n].title,
                            "section": REGISTRY[n].section, "order": REGISTRY[n].order,
                            "intro": REGISTRY[n].intro, "produces": REGISTRY[n].produces,
                            "result_view": REGISTRY[n].view, "params_schema": s,
-                           "submit": f"/api/jobs/{n}"} for n, s in schemas.items()],
+                           "submit": f"/api/v1/jobs/{n}"} for n, s in schemas.items()],
             "options_schema": actions.SubmitOptions.model_json_schema()}
 
 
-@router.get("/jobs", summary="Jobs, filtered, sorted and paged (needs the projector)")
+@router.get("/jobs", response_model=reply_model("jobs.list"),
+            summary="Jobs, filtered, sorted and paged (needs the projector)")
 async def list_jobs(
     who: Viewer, js: JetStream, projector: Projector, settings: Settings,
     status: Annotated[list[str] | None, Query(max_length=20)] = None,
@@ -130,11 +134,13 @@ async def list_jobs(
              "submitted_by": submitted_by, "since": since, "until": until, "text": text,
              "include_archived": include_archived, "sort": sort, "order": order, "limit": limit,
              "offset": offset, "min_seq": min_seq, "wait_timeout_s": settings.min_seq_wait_s}
-    return await projector.ask("jobs.list", {k: v for k, v in query.items() if v is not None},
-                               timeout=settings.projector_timeout_s + settings.min_seq_wait_s)
+    return Projected(await projector.ask(
+        "jobs.list", {k: v for k, v in query.items() if v is not None},
+        timeout=settings.projector_timeout_s + settings.min_seq_wait_s))
 
 
-@router.get("/jobs/{job_id}", summary="One job with its attempts, artifacts, metrics and results")
+@router.get("/jobs/{job_id}", response_model=reply_model("jobs.get"),
+            summary="One job with its attempts, artifacts, metrics and results")
 async def get_job(job_id: JobId, who: Viewer, js: JetStream, projector: Projector,
                   settings: Settings, min_seq: Annotated[int | None, Query(ge=0)] = None):
     stored = await require_submission(js, job_id)  # 404 without asking the projector
@@ -144,10 +150,11 @@ async def get_job(job_id: JobId, who: Viewer, js: JetStream, projector: Projecto
                                               "wait_timeout_s": settings.min_seq_wait_s},
                                  timeout=settings.projector_timeout_s + settings.min_seq_wait_s)
     answer["capsule"] = await capsules.capsule_of(js, job_id)  # what produced it (trust)
-    return answer
+    return Projected(answer)
 
 
-@router.get("/jobs/{job_id}/wait", summary="Wait (bounded) until the job has ended")
+@router.get("/jobs/{job_id}/wait", response_model=views.JobWaited,
+             summary="Wait (bounded) until the job has ended")
 async def wait_job(job_id: JobId, who: Viewer, js: JetStream, projector: Projector,
                    settings: Settings,
                    timeout_s: Annotated[float, Query(ge=0, le=600)] = 30.0) -> dict[str, Any]:
@@ -166,7 +173,7 @@ async def wait_job(job_id: JobId, who: Viewer, js: JetStream, projector: Project
         except asyncio.TimeoutError:
             done = None
     if done is None:
-        return {"job_id": job_id, "finished": False}
+        return Projected({"job_id": job_id, "finished": False})
     event: ev.JobFinished = done.envelope.event
     out = {"job_id": job_id, "finished": True, "status": event.status, "cause": event.cause,
            "seq": done.seq, "job": None}
@@ -177,7 +184,7 @@ async def wait_job(job_id: JobId, who: Viewer, js: JetStream, projector: Project
                                           + settings.min_seq_wait_s))
     except ProjectorUnavailableError as exc:
         out["projector"] = str(exc)
-    return out
+    return Projected(out)
 
 
 @router.delete("/jobs/{job_id}", status_code=202, response_model=actions.Published,
@@ -217,7 +224,7 @@ def openapi_bodies(schema: dict[str, Any]) -> None:
                 "properties": {**options["properties"],
                                "params": {"$ref": f"#/components/schemas/{model.__name__}"}}}
         components[f"Submit_{name}"] = body
-        op = schema.get("paths", {}).get(f"/api/jobs/{name}", {}).get("post")
+        op = schema.get("paths", {}).get(f"/api/v1/jobs/{name}", {}).get("post")
         if op is not None:
             op["requestBody"] = {"required": False, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/Submit_{name}"}}}}

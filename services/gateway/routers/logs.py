@@ -15,8 +15,9 @@ from schemas import subjects
 from services import bus
 from services.gateway.deps import JetStream, Projector, Settings, StreamViewer, Viewer
 from services.gateway.runtime import require_submission
+from services.gateway.responses import Projected, reply_model
 
-router = APIRouter(prefix="/api/jobs/{job_id}/logs", tags=["logs"])
+router = APIRouter(prefix="/jobs/{job_id}/logs", tags=["logs"])
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="job id")]
 BLOCK = 64 * 1024
 
@@ -92,7 +93,8 @@ async def get_log(job_id: JobId, js: JetStream, settings: Settings, who: StreamV
     return StreamingResponse(body, media_type="text/plain; charset=utf-8")
 
 
-@router.get("/lines", summary="Log lines as rows with levels, paged (needs the projector)")
+@router.get("/lines", response_model=reply_model("logs.get"),
+            summary="Log lines as rows with levels, paged (needs the projector)")
 async def log_rows(job_id: JobId, who: Viewer, projector: Projector,
                    tail: Annotated[int | None, Query(ge=1, le=10_000)] = None,
                    after_line: Annotated[int | None, Query(ge=0)] = None,
@@ -102,11 +104,13 @@ async def log_rows(job_id: JobId, who: Viewer, projector: Projector,
                    level: Literal["error", "warning", "info", "debug"] | None = None):
     body = {"job_id": job_id, "tail": tail, "after_line": after_line, "limit": limit,
             "attempt": int(attempt) if attempt and attempt.isdigit() else attempt, "level": level}
-    return await projector.ask("logs.get", {k: v for k, v in body.items() if v is not None})
+    body = {k: v for k, v in body.items() if v is not None}
+    return Projected(await projector.ask("logs.get", body))
 
 
-@router.get("/search", summary="Log lines of this job matching a text (needs the projector)")
+@router.get("/search", response_model=reply_model("logs.search"),
+            summary="Log lines of this job matching a text (needs the projector)")
 async def search_log(job_id: JobId, who: Viewer, projector: Projector,
                      q: Annotated[str, Query(min_length=1, max_length=500)],
                      limit: Annotated[int, Query(ge=1, le=10_000)] = 200):
-    return await projector.ask("logs.search", {"q": q, "job_id": job_id, "limit": limit})
+    return Projected(await projector.ask("logs.search", {"q": q, "job_id": job_id, "limit": limit}))

