@@ -17,6 +17,7 @@ import streamlit as st  # noqa: E402
 from dashboard import nav, shell  # noqa: E402
 from dashboard.pages import experiment_history, home, job_form, job_monitor, reporting  # noqa: E402
 from schemas.jobtypes import in_section  # noqa: E402
+from schemas.reports import REPORT_SECTIONS  # noqa: E402
 
 
 def pages() -> dict[str, list]:
@@ -34,7 +35,9 @@ def pages() -> dict[str, list]:
                                                  url_path="job-monitor", icon=":material/monitoring:")))
     build.append(nav.register("history", st.Page(experiment_history.render, title="Experiment History",
                                                  url_path="experiment-history", icon=":material/timeline:")))
-    report = [st.Page(reporting.render, title="Reporting", url_path="reporting", icon=":material/analytics:")]
+    report = [nav.register(f"report:{spec.key}", st.Page(reporting.page_function(spec), title=spec.title,
+                                                         url_path=spec.url_path, icon=spec.icon))
+              for spec in REPORT_SECTIONS]
     return {"Lab": lab, "Build": build, "Reporting": report}
 
 

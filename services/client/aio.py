@@ -115,6 +115,12 @@ class AsyncClient:
     async def experiments(self) -> m.Experiments:
         return await self.call(calls.experiments())
 
+    async def report(self, experiment: str) -> dict[str, Any]:
+        return await self.call(calls.report(experiment))
+
+    async def report_pdf(self, experiment: str) -> bytes:
+        return await self.call(calls.report_pdf(experiment))
+
     def events(self, job_id: str, *, after: int | None = None, follow: bool = True,
                kinds: str | None = None, resume: bool = True, stop: Stop | None = None,
                read_timeout: float = 60.0) -> AsyncIterator[m.Event]:

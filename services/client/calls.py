@@ -37,7 +37,7 @@ def _present(values: dict[str, Any]) -> dict[str, Any]:
 class Call:
     method: str
     path: str
-    answer: Any = dict  # a model class, dict (plain JSON) or str (text)
+    answer: Any = dict  # a model class, dict (plain JSON), str (text) or bytes
     params: dict[str, Any] | None = None
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
@@ -126,6 +126,15 @@ def experiments() -> Call:
 
 def experiment(name: str) -> Call:
     return Call("GET", api(f"/experiments/{quote(name, safe='')}"))
+
+
+def report(name: str) -> Call:
+    """Experiment ``name``'s fifteen Reporting sections (built from its jobs' results)."""
+    return Call("GET", api(f"/reports/{quote(name, safe='')}"), timeout=60.0)
+
+
+def report_pdf(name: str) -> Call:
+    return Call("GET", api(f"/reports/{quote(name, safe='')}/pdf"), bytes, timeout=300.0)
 
 
 def system_status() -> Call:

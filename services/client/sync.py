@@ -28,6 +28,8 @@ from services.client.sse import Follower, Stop, follow
 def decode(call: calls.Call, resp: httpx.Response) -> Any:
     if call.answer is str:
         return resp.text
+    if call.answer is bytes:
+        return resp.content
     body = resp.json()
     return body if call.answer is dict else call.answer.model_validate(body)
 
@@ -227,6 +229,12 @@ class Client:
 
     def experiment(self, name: str) -> dict[str, Any]:
         return self.call(calls.experiment(name))
+
+    def report(self, experiment: str) -> dict[str, Any]:
+        return self.call(calls.report(experiment))
+
+    def report_pdf(self, experiment: str) -> bytes:
+        return self.call(calls.report_pdf(experiment))
 
     def audit(self, job_id: str | None = None, limit: int = 100) -> dict[str, Any]:
         return self.call(calls.audit(job_id, limit))

@@ -13,8 +13,8 @@ from fastapi.openapi.utils import get_openapi
 from services.gateway import errors
 from services.version import package_version
 from services.gateway.errors import PayloadTooLargeError
-from services.gateway.routers import (audit, auth, events, experiments, health, jobs, logs, system,
-                                     version)
+from services.gateway.routers import (audit, auth, events, experiments, health, jobs, logs, reports,
+                                     system, version)
 from services.gateway.runtime import Gateway
 from services.gateway.settings import GatewaySettings
 
@@ -32,7 +32,7 @@ EventSource sends no headers: trade a token for `POST /api/v1/auth/stream-token`
 
 API_PREFIX = "/api/v1"
 ALIAS_PREFIX = "/api"  # answers as before; responses carry a Deprecation header
-API_ROUTERS = (version, auth, jobs, events, logs, system, experiments, audit)
+API_ROUTERS = (version, auth, jobs, events, logs, system, experiments, audit, reports)
 
 
 class Limits:

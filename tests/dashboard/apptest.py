@@ -19,7 +19,12 @@ def _page(name: str) -> None:
     from schemas.jobtypes import REGISTRY
 
     shell.sidebar()
-    if name in REGISTRY:  # a job type's form, drawn from the registry
+    if name.startswith("report:"):  # a Reporting page, drawn from schemas/reports.py
+        from dashboard.pages import reporting
+        from schemas.reports import BY_KEY
+
+        reporting.render_section(BY_KEY[name.split(":", 1)[1]])
+    elif name in REGISTRY:  # a job type's form, drawn from the registry
         job_form.render_type(name)
     else:
         importlib.import_module(f"dashboard.pages.{name}").render()

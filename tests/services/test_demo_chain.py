@@ -14,8 +14,8 @@ from schemas import events as ev
 from services import bus
 from tests.services.test_launcher import free_base, start_up, wait_for_line
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(780)]
-CHAIN = ["system_check", "train_backdoor", "validate", "train_probes", "evaluate", "safety_training",
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+CHAIN = ["system_check", "train_backdoor", "validate", "rescore", "train_probes", "evaluate", "safety_training",
          "test_persistence"]
 
 
@@ -32,7 +32,7 @@ def test_demo_runs_the_whole_chain_through_the_executor(tmp_path):
     proc = start_up(tmp_path, base, "--demo")
     seen: list[str] = []
     try:
-        wait_for_line(proc, "demo: done", 660, seen)
+        wait_for_line(proc, "demo: done", 840, seen)
         text = "".join(seen)
         submitted = dict(re.findall(r"demo: (\w+) submitted as (job-[0-9a-f]+)", text))
         history = asyncio.run(asyncio.wait_for(

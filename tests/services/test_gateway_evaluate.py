@@ -35,22 +35,22 @@ def test_bad_evaluate_params_name_the_field_and_publish_nothing(gateway, model_d
     before = last_seq(gateway)
     unknown = post(gateway, {"model": model_dir, "methods": ["layer_probes", "tea_leaves"]})
     assert unknown.status_code == 422
-    err = unknown.json()["detail"]["errors"][0]
+    err = unknown.json()["errors"][0]
     assert err["field"] == "methods.1" and err["got"] == "tea_leaves"
     assert "trigger_sensitivity" in err["allowed"] and "direction_ablation" in err["allowed"]
     for n in (2, 100_000):
         resp = post(gateway, {"model": model_dir, "n_prompts": n})
         assert resp.status_code == 422
-        err = resp.json()["detail"]["errors"][0]
+        err = resp.json()["errors"][0]
         assert err["field"] == "n_prompts" and "[8, 1000]" in err["allowed"]
     missing = post(gateway, {"control_model": model_dir})
-    assert missing.status_code == 422 and missing.json()["detail"]["errors"][0]["field"] == "model"
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "model"
     for field in ("model", "control_model"):
         params = {"model": model_dir, field: "/etc"}
         outside = post(gateway, params)
         assert outside.status_code == 403, outside.text
-        detail = outside.json()["detail"]
-        assert detail["field"] == f"params.{field}" and "outside the configured model roots" in detail["message"]
+        problem = outside.json()  # RFC 9457: the field and the reason at the top level
+        assert problem["field"] == f"params.{field}" and "outside the configured model roots" in problem["detail"]
     assert last_seq(gateway) == before
     ok = post(gateway, {"model": model_dir, "control_model": model_dir, "methods": ["trigger_sensitivity"]})
     assert ok.status_code == 201, ok.text
