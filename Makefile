@@ -13,6 +13,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+PEERS := $(VENV)/.peers-stamp
+
+# the peers bench_peers.py measures beside the lab (Ray Jobs, MLflow): only for `make bench`
+$(PEERS): $(STAMP)
+	$(PY) -m pip install -q -e '.[test,peers]'
+	touch $(PEERS)
+
 .PHONY: install up test bench contract
 install: $(STAMP)
 
@@ -22,7 +29,7 @@ up: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -rs --durations=20 $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(PEERS)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
 contract: $(STAMP)

