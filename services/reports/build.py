@@ -63,7 +63,8 @@ def _prefill(section: ReportSection, jobs: list[JobResult], experiment: str) -> 
     """Parameters to open the filling job's form with: the experiment's latest backdoored model."""
     from schemas.params import model_for
 
-    model = next((j.get("model") for j in reversed(jobs) if j.job_type == "train_backdoor" and j.get("model")), None)
+    model = next((j.get("model") for j in reversed(jobs)
+                  if j.job_type == "train_backdoor" and j.get("model") and not j.get("control")), None)
     try:
         fields = model_for(section.fills).model_fields
     except KeyError:  # a job type this build does not have yet (UnknownJobTypeError): the form opens empty

@@ -19,8 +19,8 @@ CHAIN = ["system_check", "train_backdoor", "validate", "rescore", "train_probes"
          "test_persistence"]
 
 
-async def job_events(url: str, job_ids: list[str]) -> dict[str, list]:
-    nc = await bus.connect(url, name="demo-test")
+async def job_events(url: str, job_ids: list[str], creds: str) -> dict[str, list]:
+    nc = await bus.connect(url, name="demo-test", creds=creds)  # the stack's own admin user
     try:
         return {j: [e.envelope.event for e in await bus.job_history(nc.jetstream(), j)] for j in job_ids}
     finally:
@@ -36,7 +36,8 @@ def test_demo_runs_the_whole_chain_through_the_executor(tmp_path):
         text = "".join(seen)
         submitted = dict(re.findall(r"demo: (\w+) submitted as (job-[0-9a-f]+)", text))
         history = asyncio.run(asyncio.wait_for(
-            job_events(f"nats://127.0.0.1:{base}", list(submitted.values())), 60))
+            job_events(f"nats://127.0.0.1:{base}", list(submitted.values()),
+                       str(tmp_path / "data" / "nats-credentials" / "admin.json")), 60))
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

