@@ -12,6 +12,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 LINES = 50_000
 MAX_ROWS = 2000          # terminal_window.js MAX_ROWS
+RING, PAGE = 5000, 1000  # the lines a finished job's terminal fetches first, and per older page
 HEAP_BOUND = 16 * 2**20  # growth of the live heap allowed for opening the job (the job page itself ~11 MiB)
 
 # the page's heap holding every line the way an unwindowed terminal did (one record per line,
@@ -38,12 +39,14 @@ def test_a_long_finished_log_is_windowed_and_older_lines_load_on_demand(stack, p
     assert held < HEAP_BOUND, f"opening a {LINES}-line job grew the heap by {held} bytes"
 
     older = page.locator(f".st-key-terminal-{job_id} [data-role='older']")
-    first = shown["first"]
-    for _ in range(8):  # widen, slide, then fetch pages before the ring
+    # widen the window, slide it up through the ring, then fetch pages from before the ring
+    for _ in range(24):
+        if (biglog.figures(page, job_id, LINES)["first"] or LINES) <= LINES - RING - PAGE:
+            break
         older.click()
         page.wait_for_timeout(300)
-    page.wait_for_function(f"(a) => ({biglog.FIGURES})(a).first < {first - 3000}",
-                           arg=[job_id, biglog.last_line(LINES)], timeout=20_000)
+    page.wait_for_function(f"(a) => ({biglog.FIGURES})(a).first <= {LINES - RING - PAGE}",
+                           arg=[job_id, biglog.last_line(LINES)], timeout=10_000)
     after = biglog.figures(page, job_id, LINES)
     assert after["rows"] <= MAX_ROWS, after
     count = page.locator(f".st-key-terminal-{job_id} [data-role='count']").inner_text()
