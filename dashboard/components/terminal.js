@@ -166,6 +166,7 @@ class Terminal {
         this.ended = true;
         this.setConn("ended", "done");
         this.el.replay.style.display = "flex";
+        setTimeout(() => catchUp(this), 1500);
         if (!this.data.finished) this.setTrigger("changed", { job_id: this.data.job_id, kind: "end", seq: info.seq || this.lastId });
       } else {
         this.setConn("caught up", "done");

@@ -34,6 +34,18 @@ async function fetchTail(t) {
   t.dirty = true; t.schedule();
 }
 
+// a finished job's lines the projector stored after the tail was read (it may lag the job's end)
+async function catchUp(t) {
+  const last = t.lines[t.lines.length - 1];
+  if (!t.tailMode || !last || t.trimmedNewest) return;
+  try {
+    const page = await fetchLines(t, `after_line=${last.n}&limit=10000&attempt=${last.attempt}`);
+    t.addLines(page.lines || [], last.attempt);
+    t.total = Math.max(t.total, page.total || 0);
+  } catch (_) { /* the tail already shown stands */ }
+  t.dirty = true; t.schedule();
+}
+
 // the page of lines just before the oldest line held, prepended to the ring
 async function loadEarlier(t) {
   if (t.fetching || !t.lines.length || !t.data.lines_url) return;
