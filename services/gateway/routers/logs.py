@@ -95,7 +95,7 @@ async def get_log(job_id: JobId, js: JetStream, settings: Settings, who: StreamV
 
 @router.get("/lines", response_model=reply_model("logs.get"),
             summary="Log lines as rows with levels, paged (needs the projector)")
-async def log_rows(job_id: JobId, who: Viewer, projector: Projector,
+async def log_rows(job_id: JobId, who: StreamViewer, projector: Projector,
                    tail: Annotated[int | None, Query(ge=1, le=10_000)] = None,
                    after_line: Annotated[int | None, Query(ge=0)] = None,
                    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
