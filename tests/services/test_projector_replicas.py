@@ -12,15 +12,14 @@ import sys
 import threading
 import time
 
-import duckdb
 import pytest
 
 from services import bus
 from services.client import GatewayError
 from services.client.retry import Backoff
-from services.projector import schema
 from services.projector.main import Projector
 from tests.services import projector_histories as synthetic
+from tests.services.test_projector_crash import applied, dump
 from tests.stack import ROOT, Stack, _stop_group, child_env, wait_for
 
 RETRY = Backoff(first_s=0.1, max_s=1.0, budget_s=10.0)
@@ -79,14 +78,6 @@ def served_by(stack: Stack) -> str:
     return stack.status()["projector"].get("name", "")
 
 
-def dump(db) -> dict:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return schema.dump(con)
-    finally:
-        con.close()
-
-
 @pytest.mark.timeout(180)
 def test_a_replica_killed_under_load_loses_no_query_and_the_survivor_equals_a_rebuild(tmp_path):
     stack = Stack(tmp_path, projector=False).start()
@@ -134,10 +125,3 @@ def test_a_replica_killed_under_load_loses_no_query_and_the_survivor_equals_a_re
             _stop_group(proc)
         stack.stop()
 
-
-def applied(db) -> int:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return schema.applied_seq(con)
-    finally:
-        con.close()
