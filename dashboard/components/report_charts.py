@@ -40,9 +40,9 @@ def figure(chart: dict[str, Any]) -> go.Figure:
                                      line={"color": color, "dash": "dash" if s["style"] == "baseline" else "solid"},
                                      marker={"color": color, "size": 11 if published else 6,
                                              "symbol": "circle-open" if published else "circle"}, **common))
-    fig.update_layout(title=chart["title"], barmode="group", height=360, margin={"l": 50, "r": 10, "t": 50, "b": 40},
+    fig.update_layout(title=chart["title"], barmode="group", height=400, margin={"l": 50, "r": 10, "t": 50, "b": 90},
                       xaxis_title=chart.get("x_label") or None, yaxis_title=chart.get("y_label") or None,
-                      legend={"orientation": "h"})
+                      legend={"orientation": "h", "yanchor": "top", "y": -0.25, "xanchor": "left", "x": 0})
     if chart.get("log_x"):
         fig.update_xaxes(type="log")
     if chart.get("y_range"):

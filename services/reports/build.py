@@ -13,7 +13,7 @@ from typing import Any, Callable
 from schemas.reports import REPORT_SECTIONS, ReportSection
 from services.reports import figures as f
 from services.reports import mcnemar, sections_behaviour as behaviour, sections_detection as detection
-from services.reports import sections_overview as overview, sections_probes as probes
+from services.reports import section_scaling, sections_overview as overview, sections_probes as probes
 from services.reports.collect import JobResult
 
 Builder = Callable[[list[JobResult]], dict[str, Any]]
@@ -36,7 +36,7 @@ BUILDERS: dict[str, Builder] = {
     "persona": detection.one_method("persona", "Persona"),
     "detection_analysis": probes.detection_analysis,
     "model_comparison": mcnemar.model_comparison,
-    "scaling": behaviour.scaling,
+    "scaling": section_scaling.scaling,
     "risk_profiles": overview.risk_profiles,
     "tested_territory": overview.tested_territory,
 }

