@@ -64,7 +64,7 @@ def _section(pdf, section: dict[str, Any]) -> None:
         pdf.set_font("Helvetica", "B", 9)
         pdf.multi_cell(0, 5, latin(table["title"]), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 7)
-        with pdf.table(text_align="LEFT", line_height=4) as t:
+        with pdf.table(text_align="LEFT", line_height=4, col_widths=_col_widths(table)) as t:
             t.row([latin(c) for c in table["columns"]])
             for row in table["rows"]:
                 t.row([latin("" if v is None else v) for v in row])
@@ -75,6 +75,12 @@ def _section(pdf, section: dict[str, Any]) -> None:
     pdf.set_font("Helvetica", "I", 8)
     pdf.multi_cell(0, 4, latin(f"Provenance: jobs {', '.join(section['job_ids'])}"), align="L",
                    new_x="LMARGIN", new_y="NEXT")
+
+
+def _col_widths(table: dict[str, Any]) -> tuple[int, ...]:
+    """Relative widths by each column's longest entry, so a job id is not broken across lines."""
+    return tuple(max(6, min(40, max(len(str(row[i])) for row in [table["columns"], *table["rows"]] if i < len(row))))
+                 for i in range(len(table["columns"])))
 
 
 def render_pdf(report: dict[str, Any]) -> bytes:
